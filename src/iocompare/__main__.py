@@ -1,0 +1,3 @@
+from iocompare.cli.main import main
+
+raise SystemExit(main())

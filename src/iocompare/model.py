@@ -1,0 +1,165 @@
+"""Frozen objects that travel along the data flow: cells, trials and fio results.
+
+Units are part of every field name. Dictionaries only exist at the edges (TOML, fio JSON, SQLite).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from iocompare.units import short_size
+
+
+class Pattern(str, enum.Enum):
+    """Access patterns. `fsync-probe` is the QD1 4 KiB write with fdatasync=1 that shows
+    whether flushes reach the device (METHODOLOGY.md, artifact check 6)."""
+
+    SEQ_READ = "seq-read"
+    SEQ_WRITE = "seq-write"
+    RAND_READ = "rand-read"
+    RAND_WRITE = "rand-write"
+    MIXED_RAND = "mixed-rand"
+    MIXED_SEQ = "mixed-seq"
+    FSYNC_PROBE = "fsync-probe"
+
+    @property
+    def fio_rw(self) -> str:
+        return _FIO_RW[self]
+
+    @property
+    def reads(self) -> bool:
+        return self in (Pattern.SEQ_READ, Pattern.RAND_READ, Pattern.MIXED_RAND, Pattern.MIXED_SEQ)
+
+    @property
+    def writes(self) -> bool:
+        return self not in (Pattern.SEQ_READ, Pattern.RAND_READ)
+
+    @property
+    def mixed(self) -> bool:
+        return self in (Pattern.MIXED_RAND, Pattern.MIXED_SEQ)
+
+
+_FIO_RW = {
+    Pattern.SEQ_READ: "read",
+    Pattern.SEQ_WRITE: "write",
+    Pattern.RAND_READ: "randread",
+    Pattern.RAND_WRITE: "randwrite",
+    Pattern.MIXED_RAND: "randrw",
+    Pattern.MIXED_SEQ: "rw",
+    Pattern.FSYNC_PROBE: "write",
+}
+
+
+class TrialStatus(str, enum.Enum):
+    OK = "ok"
+    FAILED = "failed"  # fio or the environment failed; error text kept
+    NOT_APPLICABLE = "not-applicable"  # e.g. 512 B direct IO on a 4096 B logical block device
+    REFUSED = "refused"  # the methodology forbids the cell here (working set too small)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One point of the matrix: a named workload at one block size, identical in every environment."""
+
+    workload: str
+    pattern: Pattern
+    block_size_bytes: int
+    iodepth: int
+    numjobs: int
+    read_percent: int | None
+    ioengine: str
+    direct: bool
+    runtime_s: int
+    ramp_s: int
+    working_set_bytes: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.workload}@{short_size(self.block_size_bytes)}"
+
+    @property
+    def seconds(self) -> int:
+        return self.runtime_s + self.ramp_s
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One fresh environment instance running one fio job for one cell."""
+
+    index: int
+    round: int
+    cell: Cell
+    environment: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class Percentiles:
+    p50_ns: float | None = None
+    p99_ns: float | None = None
+    p999_ns: float | None = None
+
+
+@dataclass(frozen=True)
+class DirectionResult:
+    """Read or write side of one fio result, summed over jobs (and clients)."""
+
+    io_bytes: int
+    bw_bps: float
+    iops: float
+    runtime_ms: int
+    total_ios: int
+    short_ios: int
+    drop_ios: int
+    lat_mean_ns: float | None
+    lat_min_ns: float | None
+    lat_max_ns: float | None
+    lat: Percentiles  # total latency (submission + completion), from merged histogram bins
+    clat: Percentiles  # completion latency, from merged histogram bins
+
+
+@dataclass(frozen=True)
+class FioResult:
+    """What iocompare keeps from one fio run, parsed from its json/json+ output."""
+
+    fio_version: str
+    read: DirectionResult | None
+    write: DirectionResult | None
+    sync: Percentiles | None  # fdatasync latency, when the job syncs
+    cpu_usr_pct: float
+    cpu_sys_pct: float
+    error: int
+    job_count: int
+    problems: tuple[str, ...] = field(default=())  # human-readable run-sanity findings
+
+    @property
+    def total_iops(self) -> float:
+        return sum(d.iops for d in (self.read, self.write) if d is not None)
+
+    @property
+    def total_bw_bps(self) -> float:
+        return sum(d.bw_bps for d in (self.read, self.write) if d is not None)
+
+
+@dataclass(frozen=True)
+class FioRun:
+    """The raw outcome of running fio once in an environment."""
+
+    argv: tuple[str, ...]
+    exit_code: int
+    output_json: str
+    stderr: str
+    wall_s: float
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One monitor sample taken during a trial (host-side view)."""
+
+    t_s: float  # seconds since the trial's fio started
+    host_cpu_pct: float  # all CPUs, 0..100
+    proc_cpu_pct: float | None  # CPU of the monitored processes (fio, VMM, container), 100 = one core
+    disk_read_bytes: int  # cumulative since the trial started, target's device
+    disk_write_bytes: int
+    free_bytes: int  # free space on the target filesystem
