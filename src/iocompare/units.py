@@ -66,13 +66,19 @@ def format_iops(iops: float | None) -> str:
 def format_ns(ns: float | None) -> str:
     if ns is None:
         return "-"
-    if ns >= 1e9:
-        return f"{ns / 1e9:.2f} s"
-    if ns >= 1e6:
-        return f"{ns / 1e6:.2f} ms"
-    if ns >= 1e3:
-        return f"{ns / 1e3:.1f} µs"
+    for unit, factor in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if ns >= factor:
+            return f"{_three_digits(ns / factor)} {unit}"
     return f"{ns:.0f} ns"
+
+
+def _three_digits(value: float) -> str:
+    """Three significant digits: 45.3, 905, 2.83 (latencies are not known better than that)."""
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
 
 
 def format_duration(seconds: float) -> str:

@@ -1,0 +1,43 @@
+"""Options and helpers shared by subcommands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+DB_ENV = "IOCOMPARE_DB"
+
+
+def default_db_path() -> Path:
+    data_home = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(data_home) / "iocompare" / "results.db"
+
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        envvar=DB_ENV,
+        help=f"SQLite database of results (env {DB_ENV}; default ~/.local/share/iocompare/results.db).",
+        show_default=False,
+    ),
+]
+
+
+def resolve_db(db: Path | None) -> Path:
+    return db if db is not None else default_db_path()
+
+
+def console() -> Console:
+    # Created per call so tests that capture sys.stdout see the output; wide enough for tables
+    # when stdout is a pipe.
+    return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160, highlight=False)
+
+
+def err_console() -> Console:
+    return Console(file=sys.stderr, highlight=False, width=None if sys.stderr.isatty() else 200)

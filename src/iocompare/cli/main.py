@@ -1,0 +1,47 @@
+"""The `iocompare` command and its single error boundary (exit codes: errors.ExitCode)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from iocompare.cli import envs, report, run, runs, schema, suites
+from iocompare.errors import ExitCode, IocompareError
+
+app = typer.Typer(
+    name="iocompare",
+    help="Compare storage IO across environments with the same fio job, on the same storage.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+for module in (run, report, runs, suites, envs, schema):
+    module.register(app)
+
+
+def _fail(message: str, code: ExitCode) -> int:
+    print(f"iocompare: error: {message}", file=sys.stderr)
+    return int(code)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = app(args=args, prog_name="iocompare", standalone_mode=False)
+    except typer.TyperException as exc:
+        # Usage errors (exit code 2): typer's own message already names the option and the value.
+        return _fail(exc.format_message().replace("\n", " "), ExitCode(exc.exit_code) if exc.exit_code in (1, 2) else ExitCode.BAD_INPUT)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
+        return _fail("interrupted", ExitCode.INTERRUPTED)
+    except IocompareError as exc:
+        return _fail(exc.one_line(), exc.exit_code)
+    return int(result) if isinstance(result, int) else 0
+
+
+def entry_point() -> None:
+    raise SystemExit(main())

@@ -1,0 +1,66 @@
+"""`iocompare report`: render a stored run as terminal table, Markdown or JSON."""
+
+from __future__ import annotations
+
+import enum
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from iocompare.cli.common import DbOption, console, resolve_db
+from iocompare.errors import UserError
+from iocompare.report.build import build_report
+from iocompare.report.json_report import render_json
+from iocompare.report.markdown import render_markdown
+from iocompare.report.terminal import render_terminal
+from iocompare.store import Store
+
+
+class Format(str, enum.Enum):
+    TERMINAL = "terminal"
+    MARKDOWN = "markdown"
+    JSON = "json"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a failure never leaves half a report."""
+    if not path.parent.is_dir():
+        raise UserError(f"output directory {path.parent} does not exist", hint="create it or pass another --output")
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def report(
+    run: Annotated[str, typer.Argument(help="Run id, run name, or 'latest'.")] = "latest",
+    format: Annotated[Format, typer.Option("--format", help="terminal, markdown or json.")] = Format.TERMINAL,
+    output: Annotated[Path | None, typer.Option("--output", help="Write to this file instead of stdout.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Show a stored run."""
+    db_path = resolve_db(db)
+    with Store.open(db_path, create=False) as store:
+        run_id = store.resolve_run(run)
+        model = build_report(store.load_run(run_id), store.run_samples(run_id))
+    if format is Format.TERMINAL:
+        if output is not None:
+            raise UserError("--output needs --format markdown or json", hint="the terminal format prints to stdout")
+        render_terminal(model, console())
+        return
+    text = render_markdown(model) if format is Format.MARKDOWN else render_json(model) + "\n"
+    if output is None:
+        print(text, end="")
+    else:
+        write_atomically(output, text)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)

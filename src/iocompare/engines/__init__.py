@@ -1,0 +1,1 @@
+"""fio engine: render job files and parse fio's JSON output."""

@@ -1,0 +1,1 @@
+"""Execution environments: where fio runs (host, containers, microVMs)."""

@@ -1,0 +1,122 @@
+"""The environment interface and its lifecycle.
+
+An `Environment` lives for a whole run and owns the storage under test (the working-set file,
+laid out once and reused). An `Instance` is one fresh incarnation of it (a started container, a
+booted VM; for the host, nothing to start) and lives for exactly one trial, as the methodology's
+definition of a trial asks.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Self
+
+from iocompare.engines.fio_binary import FioBinary
+from iocompare.model import FioRun
+
+
+@dataclass(frozen=True)
+class CacheLayer:
+    """A cache between fio and the device. A layer that is not bypassed must be outsized by the
+    working set (METHODOLOGY.md: at least 2x its RAM), or its cells are refused or labelled."""
+
+    name: str
+    ram_bytes: int
+    bypassed: bool
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every environment of one run shares."""
+
+    target: Path  # host directory on the filesystem under test
+    run_tag: str  # unique per run; every created name carries `iocompare-<run_tag>`
+    fio: FioBinary
+
+
+class Instance(abc.ABC):
+    """One fresh incarnation of an environment, for one trial."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    @abc.abstractmethod
+    def prepare(self) -> Mapping[str, str]:
+        """Drop caches where permitted; return facts saying what was done (and what was not)."""
+
+    @abc.abstractmethod
+    def run_fio(self, job_text: str, *, timeout_s: float) -> FioRun:
+        """Run one fio job file; return fio's json+ output and diagnostics."""
+
+    def pids_to_monitor(self) -> Sequence[int]:
+        """Host PIDs whose CPU counts as this environment's (fio, VMM, container processes)."""
+        return ()
+
+
+class Environment(abc.ABC):
+    kind: ClassVar[str]
+    description: ClassVar[str]
+
+    def __init__(self, name: str, context: RunContext) -> None:
+        self.name = name
+        self.context = context
+
+    @classmethod
+    def unavailable_reason(cls, variant: str | None) -> str | None:
+        """None when this environment can run on this machine; otherwise why not, in one line."""
+        return None
+
+    @classmethod
+    def variants(cls) -> Sequence[tuple[str | None, str]]:
+        """(variant, description) pairs; None is the default variant selected by the bare kind."""
+        return ((None, cls.description),)
+
+    def __enter__(self) -> Self:
+        self.setup()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.teardown()
+
+    @abc.abstractmethod
+    def setup(self) -> None:
+        """Create what the environment needs for the run (scratch directory, images, disks)."""
+
+    @abc.abstractmethod
+    def teardown(self) -> None:
+        """Remove everything setup and the instances created. Idempotent; safe after a failure."""
+
+    @abc.abstractmethod
+    def ensure_working_set(self, size_bytes: int, *, timeout_s: float) -> None:
+        """Lay out the working-set file once (sequential write, end_fsync) and reuse it."""
+
+    @abc.abstractmethod
+    def working_set_path(self, size_bytes: int) -> str:
+        """The working-set file's path as fio inside the environment sees it."""
+
+    @abc.abstractmethod
+    def instance(self) -> Instance:
+        """A fresh instance for one trial (use as a context manager)."""
+
+    @abc.abstractmethod
+    def facts(self) -> Mapping[str, str]:
+        """Storage stack, versions, cache modes: recorded with every trial of this environment."""
+
+    @abc.abstractmethod
+    def cache_layers(self, direct: bool) -> Sequence[CacheLayer]:
+        """The caches between fio and the device for this IO mode."""
+
+    @property
+    @abc.abstractmethod
+    def host_storage_path(self) -> Path:
+        """Host path of the storage under test: for free-space sampling and disk counters."""
+
+    def logical_block_size(self) -> int | None:
+        value = self.facts().get("logical_block_size")
+        return int(value) if value and value.isdigit() else None

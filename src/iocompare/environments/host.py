@@ -1,0 +1,135 @@
+"""The bare host: fio runs directly on a scratch directory of the target filesystem."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import psutil
+
+from iocompare.engines.fio_job import render_layout_job
+from iocompare.environments.base import CacheLayer, Environment, Instance, RunContext
+from iocompare.errors import ToolError, UserError
+from iocompare.execute.proc import describe_failure, run
+from iocompare.facts import storage_facts
+from iocompare.model import FioRun
+from iocompare.units import short_size
+
+DROP_CACHES = Path("/proc/sys/vm/drop_caches")
+
+
+def check_target(target: Path) -> None:
+    """The target must be an existing, writable directory: say which of these it is not."""
+    if not target.exists():
+        raise UserError(f"target directory {target} does not exist", hint="create it or pass --target DIR")
+    if not target.is_dir():
+        raise UserError(f"target {target} is not a directory", hint="pass --target DIR")
+    try:
+        with tempfile.TemporaryFile(dir=target, prefix=".iocompare-probe-"):
+            pass
+    except OSError as exc:
+        raise UserError(f"target directory {target} is not writable: {exc.strerror}", hint="pass --target DIR on a writable filesystem") from None
+
+
+def drop_host_caches() -> str:
+    """Write back dirty pages, then drop clean caches. Returns what happened, for the facts."""
+    os.sync()
+    try:
+        DROP_CACHES.write_text("3\n")
+    except OSError as exc:
+        return f"no ({exc.strerror})"
+    return "yes"
+
+
+def run_fio_in(directory: Path, fio_path: str, job_text: str, *, timeout_s: float, on_start=None) -> FioRun:
+    """Run a job file with json+ output to a file inside `directory` (removed afterwards)."""
+    work = Path(tempfile.mkdtemp(prefix="fio-", dir=directory))
+    try:
+        job_file, output_file = work / "job.fio", work / "out.json"
+        job_file.write_text(job_text)
+        argv = [fio_path, "--output-format=json+", f"--output={output_file}", str(job_file)]
+        done = run(argv, timeout_s=timeout_s, check=False, cwd=str(work), on_start=on_start)
+        output = output_file.read_text() if output_file.exists() else ""
+        return FioRun(done.argv, done.exit_code, output, done.stderr, done.wall_s)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+class HostInstance(Instance):
+    def __init__(self, environment: HostEnvironment) -> None:
+        self._env = environment
+        self._fio_pid: int | None = None
+
+    def prepare(self) -> Mapping[str, str]:
+        return {"host_caches_dropped": drop_host_caches()}
+
+    def run_fio(self, job_text: str, *, timeout_s: float) -> FioRun:
+        def remember(pid: int) -> None:
+            self._fio_pid = pid
+
+        try:
+            return run_fio_in(self._env.scratch, self._env.context.fio.path, job_text, timeout_s=timeout_s, on_start=remember)
+        finally:
+            self._fio_pid = None
+
+    def pids_to_monitor(self) -> Sequence[int]:
+        return (self._fio_pid,) if self._fio_pid else ()
+
+
+class HostEnvironment(Environment):
+    kind = "host"
+    description = "fio directly on the host, in a scratch directory of the target filesystem"
+
+    def __init__(self, name: str, context: RunContext) -> None:
+        super().__init__(name, context)
+        self.scratch = context.target / f"iocompare-{context.run_tag}" / name.replace(":", "-")
+        self._facts: dict[str, str] | None = None
+
+    @property
+    def host_storage_path(self) -> Path:
+        return self.scratch if self.scratch.exists() else self.context.target
+
+    def setup(self) -> None:
+        check_target(self.context.target)
+        self.scratch.mkdir(parents=True, exist_ok=True)
+
+    def teardown(self) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        try:
+            self.scratch.parent.rmdir()  # the run's directory, once no environment uses it
+        except OSError:
+            pass
+
+    def working_set_path(self, size_bytes: int) -> str:
+        return str(self.scratch / f"working-set-{short_size(size_bytes)}.dat")
+
+    def ensure_working_set(self, size_bytes: int, *, timeout_s: float) -> None:
+        path = Path(self.working_set_path(size_bytes))
+        if path.exists() and path.stat().st_size == size_bytes:
+            return
+        fio_run = run_fio_in(
+            self.scratch, self.context.fio.path, render_layout_job(filename=str(path), size_bytes=size_bytes), timeout_s=timeout_s
+        )
+        if fio_run.exit_code != 0:
+            path.unlink(missing_ok=True)
+            raise ToolError(f"laying out the working set {path} failed:\n" + describe_failure(fio_run.argv, fio_run.exit_code, fio_run.stderr))
+
+    def instance(self) -> Instance:
+        return HostInstance(self)
+
+    def facts(self) -> Mapping[str, str]:
+        if self._facts is None:
+            self._facts = {
+                "kind": self.kind,
+                "fio_version": self.context.fio.version,
+                "fio_path": self.context.fio.path,
+                **storage_facts(self.scratch if self.scratch.exists() else self.context.target),
+            }
+        return self._facts
+
+    def cache_layers(self, direct: bool) -> Sequence[CacheLayer]:
+        return (CacheLayer("host page cache", psutil.virtual_memory().total, bypassed=direct),)
+

@@ -1,0 +1,50 @@
+"""Environment names (`kind` or `kind:variant`) to implementations, and what is usable here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from iocompare.environments.base import Environment, RunContext
+from iocompare.environments.host import HostEnvironment
+from iocompare.errors import EnvironmentUnavailable, UserError
+
+KINDS: dict[str, type[Environment]] = {cls.kind: cls for cls in (HostEnvironment,)}
+
+
+@dataclass(frozen=True)
+class EnvironmentChoice:
+    name: str
+    kind: str
+    variant: str | None
+    description: str
+    unavailable_reason: str | None
+
+
+def split_name(name: str) -> tuple[str, str | None]:
+    kind, _, variant = name.partition(":")
+    return kind, (variant or None)
+
+
+def all_choices() -> list[EnvironmentChoice]:
+    choices = []
+    for kind, cls in KINDS.items():
+        for variant, description in cls.variants():
+            name = kind if variant is None else f"{kind}:{variant}"
+            choices.append(EnvironmentChoice(name, kind, variant, description, cls.unavailable_reason(variant)))
+    return choices
+
+
+def choose(name: str) -> EnvironmentChoice:
+    """The named environment, or a UserError listing the known names."""
+    for choice in all_choices():
+        if choice.name == name:
+            return choice
+    known = ", ".join(choice.name for choice in all_choices())
+    raise UserError(f"unknown environment {name!r}", hint=f"known environments: {known} (iocompare envs)")
+
+
+def create(name: str, context: RunContext) -> Environment:
+    choice = choose(name)
+    if choice.unavailable_reason is not None:
+        raise EnvironmentUnavailable(f"environment {name!r} is unavailable here: {choice.unavailable_reason}")
+    return KINDS[choice.kind](name, context)

@@ -1,0 +1,1 @@
+"""Running things: subprocesses, the trial runner, cleanup."""

@@ -1,0 +1,136 @@
+"""Walks the trials of a plan, owns environment lifecycles, stores one transaction per trial."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from iocompare.engines.fio_job import render_job
+from iocompare.engines.fio_parse import parse_fio_output
+from iocompare.environments.base import Environment
+from iocompare.errors import IocompareError
+from iocompare.execute.applicability import judge
+from iocompare.model import FioResult, FioRun, Sample, Trial, TrialStatus
+from iocompare.monitor import Monitor
+from iocompare.spec.expand import Plan
+from iocompare.store import Store
+
+# fio gets ramp + runtime plus generous slack (end_fsync on a slow device, a loaded machine)
+# before it is treated as hung and killed.
+TIMEOUT_FACTOR = 3
+TIMEOUT_SLACK_S = 120
+LAYOUT_MIN_BPS = 20 << 20  # a layout slower than 20 MiB/s is treated as hung
+
+
+class RunObserver(Protocol):
+    def trial_started(self, trial: Trial) -> None: ...
+    def sample(self, trial: Trial, sample: Sample) -> None: ...
+    def trial_finished(self, trial: Trial, status: TrialStatus, reason: str | None, result: FioResult | None) -> None: ...
+    def note(self, message: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    status: TrialStatus
+    reason: str | None
+    result: FioResult | None
+    raw: FioRun | None
+    facts: dict[str, str]
+    samples: tuple[Sample, ...]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: int
+    counts: Mapping[TrialStatus, int]
+    wall_s: float
+
+    @property
+    def failed(self) -> int:
+        return self.counts.get(TrialStatus.FAILED, 0)
+
+
+class Runner:
+    def __init__(self, plan: Plan, environments: Mapping[str, Environment], store: Store, observer: RunObserver) -> None:
+        self.plan = plan
+        self.environments = environments
+        self.store = store
+        self.observer = observer
+
+    def run(self, run_id: int) -> RunSummary:
+        self._run_id = run_id
+        started = time.monotonic()
+        counts: dict[TrialStatus, int] = {}
+        status = "interrupted"
+        try:
+            with contextlib.ExitStack() as stack:
+                for name, environment in self.environments.items():
+                    stack.enter_context(environment)
+                    self.store.update_environment_facts(run_id, name, dict(environment.facts()))
+                for trial in self.plan.trials:
+                    outcome = self._run_trial(trial)
+                    counts[outcome.status] = counts.get(outcome.status, 0) + 1
+                status = "failed" if counts.get(TrialStatus.FAILED) else "complete"
+        finally:
+            self.store.finish_run(run_id, status)
+        return RunSummary(run_id, counts, time.monotonic() - started)
+
+    def _run_trial(self, trial: Trial) -> TrialOutcome:
+        environment = self.environments[trial.environment]
+        self.observer.trial_started(trial)
+        started_at = time.time()
+        outcome = self._measure(trial, environment)
+        self.store.record_trial(
+            self._run_id,
+            trial,
+            status=outcome.status,
+            reason=outcome.reason,
+            started_at=started_at,
+            ended_at=time.time(),
+            result=outcome.result,
+            raw=outcome.raw,
+            facts=outcome.facts,
+            samples=outcome.samples,
+        )
+        self.observer.trial_finished(trial, outcome.status, outcome.reason, outcome.result)
+        return outcome
+
+    def _measure(self, trial: Trial, environment: Environment) -> TrialOutcome:
+        cell = trial.cell
+        suite = self.plan.suite
+        facts = dict(environment.facts())
+        verdict = judge(cell, environment, cache_multiple=suite.working_set.cache_multiple, policy=suite.working_set.policy)
+        if verdict.status is not None:
+            return TrialOutcome(verdict.status, verdict.reason, None, None, facts, ())
+        facts.update(verdict.labels)
+        try:
+            environment.ensure_working_set(cell.working_set_bytes, timeout_s=TIMEOUT_SLACK_S + cell.working_set_bytes / LAYOUT_MIN_BPS)
+            job_text = render_job(cell, filename=environment.working_set_path(cell.working_set_bytes), seed=trial.seed)
+            facts["fio_job"] = job_text
+            with environment.instance() as instance:
+                facts.update(instance.prepare())
+                with Monitor(
+                    path=environment.host_storage_path,
+                    device=facts.get("device"),
+                    pids=instance.pids_to_monitor,
+                    on_sample=lambda sample: self.observer.sample(trial, sample),
+                ) as monitor:
+                    raw = instance.run_fio(job_text, timeout_s=TIMEOUT_FACTOR * cell.seconds + TIMEOUT_SLACK_S)
+            samples = tuple(monitor.samples)
+        except IocompareError as exc:
+            return TrialOutcome(TrialStatus.FAILED, exc.one_line(), None, None, facts, ())
+        return self._judge_run(raw, trial, facts, samples)
+
+    def _judge_run(self, raw: FioRun, trial: Trial, facts: dict[str, str], samples: tuple[Sample, ...]) -> TrialOutcome:
+        try:
+            result = parse_fio_output(raw.output_json, cell=trial.cell)
+        except IocompareError as exc:
+            reason = f"fio exited with {raw.exit_code}; {exc.one_line()}; stderr: {raw.stderr.strip()[-500:]}"
+            return TrialOutcome(TrialStatus.FAILED, reason, None, raw, facts, samples)
+        if raw.exit_code != 0 or result.error:
+            reason = f"fio exited with {raw.exit_code} (error {result.error}): {raw.stderr.strip()[-500:]}"
+            return TrialOutcome(TrialStatus.FAILED, reason, result, raw, facts, samples)
+        return TrialOutcome(TrialStatus.OK, "; ".join(result.problems) or None, result, raw, facts, samples)

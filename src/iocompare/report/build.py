@@ -1,0 +1,145 @@
+"""The report view-model: one summary per cell and environment, built from a stored run.
+
+Every renderer (terminal, Markdown, JSON) reads only this, so they always agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from iocompare.analysis.summary import Spread, median_or_none
+from iocompare.model import Cell, DirectionResult, Sample, TrialStatus
+from iocompare.store.records import StoredRun, StoredTrial
+
+# Environment facts that differ per trial or are bulky, so they are not repeated per cell.
+_PER_TRIAL_FACTS = frozenset({"fio_job"})
+
+
+@dataclass(frozen=True)
+class DirectionSummary:
+    iops: Spread
+    bw_bps: Spread
+    lat_p50_ns: float | None
+    lat_p99_ns: float | None
+    lat_p999_ns: float | None
+    clat_p50_ns: float | None
+    clat_p99_ns: float | None
+    clat_p999_ns: float | None
+
+
+@dataclass(frozen=True)
+class MonitorSummary:
+    host_cpu_pct: float | None  # mean over the trial, median over trials
+    env_cpu_pct: float | None  # CPU of fio / the VMM / the container, 100 = one core
+    device_read_bytes: float | None
+    device_write_bytes: float | None
+
+
+@dataclass(frozen=True)
+class CellSummary:
+    cell: Cell
+    environment: str
+    n_ok: int
+    n_total: int
+    statuses: dict[str, int]
+    reasons: tuple[str, ...]  # distinct reasons of failed, refused or not-applicable trials, and run problems
+    total_iops: Spread | None
+    total_bw_bps: Spread | None
+    read: DirectionSummary | None
+    write: DirectionSummary | None
+    sync_p99_ns: float | None
+    cpu_usr_pct: float | None
+    cpu_sys_pct: float | None
+    monitor: MonitorSummary
+    labels: dict[str, str]  # facts attached to the cell's trials (e.g. working-set warnings)
+
+
+@dataclass(frozen=True)
+class Report:
+    run: StoredRun
+    cells: tuple[Cell, ...]
+    environments: tuple[str, ...]
+    summaries: dict[tuple[str, str], CellSummary]  # (cell key, environment) -> summary
+
+    def summary(self, cell: Cell, environment: str) -> CellSummary | None:
+        return self.summaries.get((cell.key, environment))
+
+
+def _direction(results: Sequence[DirectionResult]) -> DirectionSummary | None:
+    if not results:
+        return None
+    return DirectionSummary(
+        iops=Spread.of([r.iops for r in results]),
+        bw_bps=Spread.of([r.bw_bps for r in results]),
+        lat_p50_ns=median_or_none([r.lat.p50_ns for r in results]),
+        lat_p99_ns=median_or_none([r.lat.p99_ns for r in results]),
+        lat_p999_ns=median_or_none([r.lat.p999_ns for r in results]),
+        clat_p50_ns=median_or_none([r.clat.p50_ns for r in results]),
+        clat_p99_ns=median_or_none([r.clat.p99_ns for r in results]),
+        clat_p999_ns=median_or_none([r.clat.p999_ns for r in results]),
+    )
+
+
+def _monitor(trials: Sequence[StoredTrial], samples: Mapping[int, Sequence[Sample]]) -> MonitorSummary:
+    host, env, reads, writes = [], [], [], []
+    for trial in trials:
+        series = samples.get(trial.id) or ()
+        if not series:
+            continue
+        host.append(sum(s.host_cpu_pct for s in series) / len(series))
+        proc = [s.proc_cpu_pct for s in series if s.proc_cpu_pct is not None]
+        env.append(sum(proc) / len(proc) if proc else None)
+        reads.append(series[-1].disk_read_bytes)
+        writes.append(series[-1].disk_write_bytes)
+    return MonitorSummary(median_or_none(host), median_or_none(env), median_or_none(reads), median_or_none(writes))
+
+
+def _summarise(cell: Cell, environment: str, trials: Sequence[StoredTrial], samples: Mapping[int, Sequence[Sample]]) -> CellSummary:
+    ok = [t for t in trials if t.status is TrialStatus.OK and t.result is not None]
+    statuses: dict[str, int] = {}
+    reasons: list[str] = []
+    for trial in trials:
+        statuses[trial.status.value] = statuses.get(trial.status.value, 0) + 1
+        if trial.reason and trial.reason not in reasons:
+            reasons.append(trial.reason)
+    labels = {}
+    for trial in ok:
+        labels.update({k: v for k, v in trial.facts.items() if k.endswith("_warning")})
+    results = [t.result for t in ok]
+    return CellSummary(
+        cell=cell,
+        environment=environment,
+        n_ok=len(ok),
+        n_total=len(trials),
+        statuses=statuses,
+        reasons=tuple(reasons),
+        total_iops=Spread.of([r.total_iops for r in results]),
+        total_bw_bps=Spread.of([r.total_bw_bps for r in results]),
+        read=_direction([r.read for r in results if r.read is not None]),
+        write=_direction([r.write for r in results if r.write is not None]),
+        sync_p99_ns=median_or_none([r.sync.p99_ns if r.sync else None for r in results]),
+        cpu_usr_pct=median_or_none([r.cpu_usr_pct for r in results]),
+        cpu_sys_pct=median_or_none([r.cpu_sys_pct for r in results]),
+        monitor=_monitor(ok, samples),
+        labels=labels,
+    )
+
+
+def build_report(run: StoredRun, samples: Mapping[int, Sequence[Sample]] | None = None) -> Report:
+    by_key: dict[tuple[str, str], list[StoredTrial]] = {}
+    for stored in run.trials:
+        by_key.setdefault((stored.trial.cell.key, stored.trial.environment), []).append(stored)
+    environments = tuple(run.environments)
+    summaries = {
+        (cell.key, env): _summarise(cell, env, by_key[(cell.key, env)], samples or {})
+        for cell in run.cells
+        for env in environments
+        if (cell.key, env) in by_key
+    }
+    return Report(run, tuple(run.cells), environments, summaries)
+
+
+def environment_facts(run: StoredRun, environment: str) -> dict[str, str]:
+    _kind, facts = run.environments[environment]
+    return {k: v for k, v in facts.items() if k not in _PER_TRIAL_FACTS}

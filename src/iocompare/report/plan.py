@@ -1,0 +1,65 @@
+"""What `iocompare run --dry-run` shows: cells, trials, estimated duration and disk space."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.table import Table
+
+from iocompare.spec.expand import Plan
+from iocompare.units import format_duration, format_size
+
+# Estimates, deliberately pessimistic: fio start-up, cache drop and storing per trial, a slow
+# sequential layout of each working set, and the compressed json+ output kept per trial.
+OVERHEAD_PER_TRIAL_S = 0.5
+LAYOUT_BPS = 500 << 20
+STORED_BYTES_PER_TRIAL = 64 << 10
+
+
+@dataclass(frozen=True)
+class Estimate:
+    duration_s: float
+    scratch_bytes: int  # on the target filesystem, peak
+    database_bytes: int
+
+
+def estimate(plan: Plan) -> Estimate:
+    sizes = {cell.working_set_bytes for cell in plan.cells}
+    per_environment = sum(sizes)
+    layout_s = len(plan.environments) * per_environment / LAYOUT_BPS
+    return Estimate(
+        duration_s=plan.fio_seconds + OVERHEAD_PER_TRIAL_S * len(plan.trials) + layout_s,
+        scratch_bytes=per_environment * len(plan.environments),
+        database_bytes=STORED_BYTES_PER_TRIAL * len(plan.trials),
+    )
+
+
+def print_plan(plan: Plan, out: Console, *, target: str, db: str) -> None:
+    suite = plan.suite
+    table = Table("cell", "pattern", "block size", "iodepth", "numjobs", "read %", "trials", title=f"plan: suite {suite.name}")
+    for cell in plan.cells:
+        trials = sum(1 for trial in plan.trials if trial.cell == cell)
+        table.add_row(
+            cell.key,
+            cell.pattern.value,
+            format_size(cell.block_size_bytes),
+            str(cell.iodepth),
+            str(cell.numjobs),
+            "-" if cell.read_percent is None else str(cell.read_percent),
+            str(trials),
+        )
+    out.print(table)
+    est = estimate(plan)
+    out.print(
+        f"{len(plan.cells)} cells x {len(plan.environments)} environment(s) ({', '.join(plan.environments)}) "
+        f"x {suite.repeat} repetition(s) = {len(plan.trials)} trials",
+        markup=False,
+    )
+    out.print(
+        f"each trial: ramp {suite.ramp_s} s + runtime {suite.runtime_s} s, {suite.ioengine.value}, "
+        f"direct={int(suite.direct)}; working set {format_size(suite.working_set.size)}",
+        markup=False,
+    )
+    out.print(f"estimated duration: {format_duration(est.duration_s)} (fio alone: {format_duration(plan.fio_seconds)})", markup=False)
+    out.print(f"disk space: {format_size(est.scratch_bytes)} scratch under {target}, about {format_size(est.database_bytes)} in {db}", markup=False)

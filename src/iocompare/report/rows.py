@@ -1,0 +1,79 @@
+"""Table rows shared by the terminal and Markdown renderers, so both show the same numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from iocompare.report.build import CellSummary, DirectionSummary, Report
+from iocompare.units import format_iops, format_ns, format_rate
+
+COLUMNS = ("cell", "environment", "n", "throughput", "IOPS", "lat p50", "lat p99", "lat p99.9", "CPU usr/sys", "notes")
+
+
+@dataclass(frozen=True)
+class Row:
+    values: tuple[str, ...]
+    ok: bool
+
+
+def _latency(summary: CellSummary, attribute: str) -> str:
+    sides: list[tuple[str, DirectionSummary]] = [
+        (label, side) for label, side in (("r", summary.read), ("w", summary.write)) if side is not None
+    ]
+    if not sides:
+        return "-"
+    if len(sides) == 1:
+        return format_ns(getattr(sides[0][1], attribute))
+    return " ".join(f"{label} {format_ns(getattr(side, attribute))}" for label, side in sides)
+
+
+def _spread_note(summary: CellSummary) -> list[str]:
+    notes = []
+    if summary.total_iops and summary.total_iops.cv is not None and summary.total_iops.cv > 0.10:
+        notes.append(f"unstable: CV {summary.total_iops.cv:.0%}")
+    return notes
+
+
+def row(summary: CellSummary) -> Row:
+    cell = summary.cell
+    label = f"{cell.key} QD{cell.iodepth}" + (f"x{cell.numjobs}" if cell.numjobs > 1 else "")
+    n = f"{summary.n_ok}/{summary.n_total}"
+    if summary.n_ok == 0:
+        status = ", ".join(summary.statuses)
+        note = f"{status}: {'; '.join(summary.reasons)}" if summary.reasons else status
+        return Row((label, summary.environment, n, "-", "-", "-", "-", "-", "-", note), ok=False)
+    cpu = "-"
+    if summary.cpu_usr_pct is not None and summary.cpu_sys_pct is not None:
+        cpu = f"{summary.cpu_usr_pct:.0f}% / {summary.cpu_sys_pct:.0f}%"
+    notes = _spread_note(summary) + list(summary.reasons) + list(summary.labels.values())
+    return Row(
+        (
+            label,
+            summary.environment,
+            n,
+            format_rate(summary.total_bw_bps.median if summary.total_bw_bps else None),
+            format_iops(summary.total_iops.median if summary.total_iops else None),
+            _latency(summary, "lat_p50_ns"),
+            _latency(summary, "lat_p99_ns"),
+            _latency(summary, "lat_p999_ns"),
+            cpu,
+            "; ".join(notes),
+        ),
+        ok=True,
+    )
+
+
+def rows(report: Report) -> list[Row]:
+    out = []
+    for cell in report.cells:
+        for environment in report.environments:
+            summary = report.summary(cell, environment)
+            if summary is not None:
+                out.append(row(summary))
+    return out
+
+
+UNITS_NOTE = (
+    "throughput in MiB/s (1 MiB = 1,048,576 bytes), median over trials; latency is fio's total latency "
+    "(submission + completion) percentiles from its histogram, median over trials; n = ok/total trials"
+)

@@ -1,0 +1,66 @@
+"""Expand a suite into cells and interleaved trials.
+
+Rounds are outermost and, within a round, the order of environments is shuffled per cell, so
+slow drift of the machine (thermal, background load, SSD garbage collection) hits every
+environment evenly instead of biasing whichever ran last (METHODOLOGY.md, Statistics).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from iocompare.model import Cell, Trial
+from iocompare.spec.models import Suite
+
+
+@dataclass(frozen=True)
+class Plan:
+    suite: Suite
+    cells: tuple[Cell, ...]
+    environments: tuple[str, ...]
+    trials: tuple[Trial, ...]
+    run_seed: int
+
+    @property
+    def fio_seconds(self) -> int:
+        """Ramp plus runtime over all trials: the floor of any run's wall time."""
+        return sum(trial.cell.seconds for trial in self.trials)
+
+
+def expand_cells(suite: Suite) -> tuple[Cell, ...]:
+    cells = []
+    for workload in suite.workloads:
+        for block_size in suite.block_sizes_of(workload):
+            cells.append(
+                Cell(
+                    workload=workload.name,
+                    pattern=workload.pattern,
+                    block_size_bytes=block_size,
+                    iodepth=workload.depth_for(block_size),
+                    numjobs=workload.numjobs,
+                    read_percent=workload.effective_read_percent(),
+                    ioengine=suite.ioengine.value,
+                    direct=suite.direct,
+                    runtime_s=suite.runtime_s,
+                    ramp_s=suite.ramp_s,
+                    working_set_bytes=suite.working_set.size,
+                )
+            )
+    return tuple(cells)
+
+
+def expand(suite: Suite, *, run_seed: int) -> Plan:
+    cells = expand_cells(suite)
+    environments = tuple(suite.environments)
+    rng = random.Random(run_seed)
+    trials: list[Trial] = []
+    for round_index in range(suite.repeat):
+        for cell in cells:
+            order = list(environments)
+            rng.shuffle(order)
+            for environment in order:
+                # fio's randseed is a 64-bit value; recorded per trial so a run can be replayed.
+                seed = rng.getrandbits(63) or 1
+                trials.append(Trial(len(trials), round_index, cell, environment, seed))
+    return Plan(suite, cells, environments, tuple(trials), run_seed)

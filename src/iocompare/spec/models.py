@@ -1,0 +1,170 @@
+"""Pydantic models of a suite file. The JSON Schema printed by `iocompare schema` comes from here."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
+
+from iocompare.model import Pattern
+from iocompare.units import format_size, is_power_of_two, parse_size
+
+MIN_BLOCK_BYTES = 512
+MAX_BLOCK_BYTES = 64 << 20
+# Depth 32 for small blocks, 16 from 1 MiB on (METHODOLOGY.md): enough to saturate an NVMe
+# queue without letting large-block cells balloon host memory for in-flight buffers.
+AUTO_DEPTH_SMALL = 32
+AUTO_DEPTH_LARGE = 16
+AUTO_DEPTH_THRESHOLD_BYTES = 1 << 20
+
+_SIZE_JSON = {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": r"^\d+[kKmMgGtT]?(i?[bB])?$"}]}
+
+
+def _to_bytes(value: object) -> int:
+    if isinstance(value, (int, str)) and not isinstance(value, bool):
+        return parse_size(value)
+    raise ValueError(f"not a size: {value!r}")
+
+
+def _block_size(value: int) -> int:
+    if not is_power_of_two(value) or not MIN_BLOCK_BYTES <= value <= MAX_BLOCK_BYTES:
+        raise ValueError(
+            f"block size {value} B must be a power of two from 512 B to 64 MiB (e.g. 512, 4k, 1m)"
+        )
+    return value
+
+
+def _positive_size(value: int) -> int:
+    if value <= 0:
+        raise ValueError("size must be greater than 0")
+    return value
+
+
+BlockSize = Annotated[int, BeforeValidator(_to_bytes), AfterValidator(_block_size), WithJsonSchema(_SIZE_JSON)]
+Size = Annotated[int, BeforeValidator(_to_bytes), AfterValidator(_positive_size), WithJsonSchema(_SIZE_JSON)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+
+
+class IoEngine(str, enum.Enum):
+    # libaio is the default: io_uring is blocked by the default seccomp profile of recent
+    # Docker/containerd, so it would not be "the same job everywhere" (METHODOLOGY.md).
+    LIBAIO = "libaio"
+    IO_URING = "io_uring"
+    PSYNC = "psync"
+    PVSYNC2 = "pvsync2"
+    POSIXAIO = "posixaio"
+
+
+class CachePolicy(str, enum.Enum):
+    REFUSE = "refuse"  # a cell whose working set fits in an un-bypassed cache is not run
+    LABEL = "label"  # it runs, and every result of it carries the finding
+
+
+class Workload(BaseModel):
+    """A named access pattern; expanded once per block size into cells."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+    name: Name
+    pattern: Pattern
+    block_sizes: list[BlockSize] | None = Field(
+        default=None, description="Overrides the suite's block_sizes for this workload."
+    )
+    iodepth: int | Literal["auto"] = Field(
+        default="auto", description="'auto' = 32 below 1 MiB blocks, 16 from 1 MiB on."
+    )
+    numjobs: int = Field(default=1, ge=1, le=64)
+    read_percent: int | None = Field(
+        default=None, ge=0, le=100, description="Read share of mixed patterns (default 70)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Workload:
+        if isinstance(self.iodepth, int) and not 1 <= self.iodepth <= 1024:
+            raise ValueError(f"iodepth {self.iodepth} must be from 1 to 1024 or 'auto'")
+        if self.read_percent is not None and not self.pattern.mixed:
+            raise ValueError(f"read_percent applies only to mixed patterns, not to {self.pattern.value}")
+        return self
+
+    def depth_for(self, block_size_bytes: int) -> int:
+        if isinstance(self.iodepth, int):
+            return self.iodepth
+        if block_size_bytes >= AUTO_DEPTH_THRESHOLD_BYTES:
+            return AUTO_DEPTH_LARGE
+        return AUTO_DEPTH_SMALL
+
+    def effective_read_percent(self) -> int | None:
+        if not self.pattern.mixed:
+            return None
+        return 70 if self.read_percent is None else self.read_percent
+
+
+class WorkingSet(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    size: Size = Field(default=1 << 30, description="Size of the file every cell reads and writes.")
+    cache_multiple: float = Field(
+        default=2.0,
+        ge=1.0,
+        description="The working set must be at least this multiple of the RAM of every cache "
+        "layer that is not bypassed (guest RAM, host page cache under a buffered VMM).",
+    )
+    policy: CachePolicy = Field(
+        default=CachePolicy.REFUSE,
+        description="What to do with a cell whose working set is too small: refuse or label it.",
+    )
+
+
+class Suite(BaseModel):
+    """A suite file (TOML). Every field but `name` and `workloads` has a default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name
+    description: str = ""
+    block_sizes: list[BlockSize] = Field(default_factory=lambda: [4096], min_length=1)
+    workloads: list[Workload] = Field(min_length=1)
+    runtime_s: int = Field(default=30, gt=0, le=86_400)
+    ramp_s: int = Field(default=5, ge=0, le=3_600)
+    repeat: int = Field(default=1, ge=1, le=100, description="Trials per environment per cell.")
+    ioengine: IoEngine = IoEngine.LIBAIO
+    direct: bool = Field(default=True, description="O_DIRECT; never silently turned off.")
+    working_set: WorkingSet = Field(default_factory=WorkingSet)
+    target: str | None = Field(
+        default=None, description="Directory on the filesystem under test (default /var/tmp)."
+    )
+    environments: list[str] = Field(default_factory=lambda: ["host"], min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Suite:
+        seen: set[str] = set()
+        for workload in self.workloads:
+            if workload.name in seen:
+                raise ValueError(f"workload name {workload.name!r} appears twice")
+            seen.add(workload.name)
+        if len(set(self.environments)) != len(self.environments):
+            raise ValueError(f"environments list has duplicates: {self.environments}")
+        return self
+
+    def block_sizes_of(self, workload: Workload) -> list[int]:
+        return list(workload.block_sizes or self.block_sizes)
+
+    def describe_cells(self) -> list[str]:
+        lines = []
+        for workload in self.workloads:
+            for size in self.block_sizes_of(workload):
+                extra = f" read {workload.effective_read_percent()}%" if workload.pattern.mixed else ""
+                lines.append(
+                    f"{workload.name} {format_size(size)} QD{workload.depth_for(size)}"
+                    f"x{workload.numjobs}{extra}"
+                )
+        return lines

@@ -1,0 +1,327 @@
+"""The SQLite store: one database file holds every run; one transaction per trial."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from iocompare.errors import UserError
+from iocompare.model import Cell, FioResult, FioRun, Sample, Trial, TrialStatus
+from iocompare.store import load, rows, schema
+from iocompare.store.records import RunInfo, RunStatus, StoredRun
+
+BUSY_TIMEOUT_MS = 10_000
+RAW_KINDS = ("fio-json", "stderr", "console")
+_RUNS_HINT = "iocompare runs lists stored runs"
+
+
+class Store:
+    """An open iocompare database. Use `Store.open(path)`, preferably as a context manager."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+        self._cells: dict[int, dict[str, tuple[int, Cell]]] = {}  # run id -> key -> (id, cell)
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = True) -> Store:
+        """Open (and with `create`, create) the database, migrating it to SCHEMA_VERSION."""
+        path = Path(path)
+        if sqlite3.sqlite_version_info < schema.MIN_SQLITE:
+            raise UserError(
+                f"SQLite {sqlite3.sqlite_version} is too old for the iocompare database",
+                hint="use a Python built against SQLite 3.37 or newer",
+            )
+        if not create and not path.exists():
+            raise UserError(f"no database at {path}", hint="run a suite first or pass --db")
+        if path.is_dir():
+            raise UserError(f"database path {path} is a directory", hint="use another --db")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        except (OSError, sqlite3.Error) as exc:
+            raise UserError(f"cannot open database {path}: {exc}", hint="use another --db") from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            # Version first: it is the first read, so it also rejects non-databases before
+            # switching the journal mode writes anything to the file.
+            schema.check_version(conn, path)
+            conn.execute("PRAGMA journal_mode = WAL")
+            # In WAL mode NORMAL cannot corrupt the file; it may lose the last commit on power loss.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            schema.migrate(conn, path)
+        except UserError:
+            conn.close()
+            raise
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            if getattr(exc, "sqlite_errorname", "") == "SQLITE_NOTADB":
+                raise UserError(
+                    f"{path} is not an SQLite database", hint="use another --db"
+                ) from exc
+            raise UserError(f"cannot open database {path}: {exc}", hint="use another --db") from exc
+        return cls(conn, path)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the write lock up front, so a busy database waits here (busy_timeout)
+        # rather than failing halfway through a trial's inserts.
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        *,
+        name: str,
+        suite_name: str,
+        suite_json: str,
+        settings: Mapping[str, Any],
+        host_facts: Mapping[str, str],
+        environments: Sequence[tuple[str, str, Mapping[str, str]]],
+        cells: Sequence[Cell],
+        created_at: float | None = None,
+    ) -> int:
+        """Store a new run with its environments and cells, status 'running'. Returns its id."""
+        if not name or name == "latest" or name.isdigit():
+            raise UserError(
+                f"run name {name!r} is not usable",
+                hint="a run name must not be empty, 'latest' or only digits",
+            )
+        env_names = [env[0] for env in environments]
+        if len(set(env_names)) != len(env_names):
+            raise ValueError(f"duplicate environment names: {env_names}")
+        keys = [cell.key for cell in cells]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"duplicate cell keys: {keys}")
+        with self._tx() as conn:
+            if conn.execute("SELECT 1 FROM runs WHERE name = ?", (name,)).fetchone():
+                raise UserError(
+                    f"a run named '{name}' already exists in {self.path}",
+                    hint="choose another run name; " + _RUNS_HINT,
+                )
+            run_id = conn.execute(
+                "INSERT INTO runs (name, created_at, status, suite_name, suite_json,"
+                " settings_json, host_facts_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    name,
+                    time.time() if created_at is None else created_at,
+                    RunStatus.RUNNING.value,
+                    suite_name,
+                    suite_json,
+                    rows.dumps(dict(settings)),
+                    rows.dumps(dict(host_facts)),
+                ),
+            ).lastrowid
+            assert run_id is not None
+            conn.executemany(
+                "INSERT INTO run_environments (run_id, name, position, kind, facts_json)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    (run_id, env_name, position, kind, rows.dumps(dict(facts)))
+                    for position, (env_name, kind, facts) in enumerate(environments)
+                ],
+            )
+            by_key: dict[str, tuple[int, Cell]] = {}
+            for cell in cells:
+                cur = conn.execute(
+                    f"INSERT INTO cells (run_id, key, {rows.columns(rows.CELL_COLUMNS)})"
+                    f" VALUES (?, ?, {rows.placeholders(len(rows.CELL_COLUMNS))})",
+                    (run_id, cell.key, *rows.cell_row(cell)),
+                )
+                assert cur.lastrowid is not None
+                by_key[cell.key] = (cur.lastrowid, cell)
+        self._cells[run_id] = by_key
+        return run_id
+
+    def update_environment_facts(self, run_id: int, name: str, facts: Mapping[str, str]) -> None:
+        """Merge facts learned once the environment is up (new values win)."""
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT facts_json FROM run_environments WHERE run_id = ? AND name = ?",
+                (run_id, name),
+            ).fetchone()
+            if row is None:
+                raise ValueError(f"run {run_id} has no environment {name!r}")
+            merged = {**rows.loads(row[0]), **facts}
+            conn.execute(
+                "UPDATE run_environments SET facts_json = ? WHERE run_id = ? AND name = ?",
+                (rows.dumps(merged), run_id, name),
+            )
+
+    def record_trial(
+        self,
+        run_id: int,
+        trial: Trial,
+        *,
+        status: TrialStatus,
+        reason: str | None,
+        started_at: float,
+        ended_at: float,
+        result: FioResult | None,
+        raw: FioRun | None,
+        facts: Mapping[str, str],
+        samples: Sequence[Sample],
+        console: str | None = None,
+    ) -> int:
+        """Store one trial with its result, raw output and samples: all rows or none."""
+        status = TrialStatus(status)
+        if status is TrialStatus.OK and result is None:
+            raise ValueError(f"trial {trial.index} is 'ok' but has no result")
+        cell_id, stored_cell = self._cell(run_id, trial.cell.key)
+        if stored_cell != trial.cell:
+            raise ValueError(f"trial {trial.index}: cell {trial.cell.key} differs from the run's")
+        with self._tx() as conn:
+            trial_id = conn.execute(
+                "INSERT INTO trials (run_id, cell_id, environment, round, trial_index, seed,"
+                " status, reason, started_at, ended_at, wall_s, fio_exit_code, fio_argv_json,"
+                " facts_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    cell_id,
+                    trial.environment,
+                    trial.round,
+                    trial.index,
+                    trial.seed,
+                    status.value,
+                    reason,
+                    started_at,
+                    ended_at,
+                    raw.wall_s if raw else None,
+                    raw.exit_code if raw else None,
+                    rows.dumps(list(raw.argv)) if raw else None,
+                    rows.dumps(dict(facts)),
+                ),
+            ).lastrowid
+            if result is not None:
+                conn.execute(
+                    f"INSERT INTO fio_results (trial_id, {rows.columns(rows.RESULT_COLUMNS)})"
+                    f" VALUES (?, {rows.placeholders(len(rows.RESULT_COLUMNS))})",
+                    (trial_id, *rows.result_row(result)),
+                )
+                conn.executemany(
+                    "INSERT INTO fio_result_directions (trial_id, direction,"
+                    f" {rows.columns(rows.DIRECTION_COLUMNS)})"
+                    f" VALUES (?, ?, {rows.placeholders(len(rows.DIRECTION_COLUMNS))})",
+                    [
+                        (trial_id, direction, *rows.direction_row(side))
+                        for direction, side in (("read", result.read), ("write", result.write))
+                        if side is not None
+                    ],
+                )
+            outputs: dict[str, str | None] = {"console": console}
+            if raw is not None:
+                outputs.update({"fio-json": raw.output_json, "stderr": raw.stderr})
+            conn.executemany(
+                "INSERT INTO raw_outputs (trial_id, kind, codec, size_bytes, data)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    (trial_id, kind, rows.CODEC, *rows.compress(text))
+                    for kind, text in outputs.items()
+                    if text is not None
+                ],
+            )
+            conn.executemany(
+                f"INSERT INTO samples (trial_id, {rows.columns(rows.SAMPLE_COLUMNS)})"
+                f" VALUES (?, {rows.placeholders(len(rows.SAMPLE_COLUMNS))})",
+                [(trial_id, *rows.sample_row(sample)) for sample in samples],
+            )
+        assert trial_id is not None
+        return trial_id
+
+    def finish_run(self, run_id: int, status: RunStatus | str) -> None:
+        status = RunStatus(status)
+        if status is RunStatus.RUNNING:
+            raise ValueError("a run cannot finish as 'running'")
+        with self._tx() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?",
+                (status.value, time.time(), run_id),
+            )
+            if cur.rowcount != 1:
+                raise ValueError(f"no run {run_id} in {self.path}")
+
+    def _cell(self, run_id: int, key: str) -> tuple[int, Cell]:
+        if run_id not in self._cells:
+            found = self._conn.execute(
+                f"SELECT id, {rows.columns(rows.CELL_COLUMNS)} FROM cells WHERE run_id = ?",
+                (run_id,),
+            ).fetchall()
+            self._cells[run_id] = {
+                cell.key: (row[0], cell) for row in found for cell in [rows.cell_from_row(row[1:])]
+            }
+        try:
+            return self._cells[run_id][key]
+        except KeyError:
+            raise ValueError(f"run {run_id} has no cell {key!r}") from None
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def list_runs(self) -> list[RunInfo]:
+        """Every stored run, newest first."""
+        return load.run_infos(self._conn, None)
+
+    def resolve_run(self, ref: str) -> int:
+        """'latest', a run id or a run name -> run id."""
+        ref = ref.strip()
+        row = None
+        if ref == "latest":
+            row = self._conn.execute("SELECT id FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        elif ref.isdigit():
+            row = self._conn.execute("SELECT id FROM runs WHERE id = ?", (int(ref),)).fetchone()
+        if row is None and ref:
+            row = self._conn.execute("SELECT id FROM runs WHERE name = ?", (ref,)).fetchone()
+        if row is None:
+            raise UserError(f"no run '{ref}' in {self.path}", hint=_RUNS_HINT)
+        return int(row[0])
+
+    def load_run(self, run_id: int) -> StoredRun:
+        """The whole run, rebuilt from a handful of bulk queries (not one per trial)."""
+        run = load.load_run(self._conn, run_id)
+        if run is None:
+            raise UserError(f"no run '{run_id}' in {self.path}", hint=_RUNS_HINT)
+        return run
+
+    def raw_output(self, trial_id: int, kind: str = "fio-json") -> str | None:
+        """A trial's raw output ('fio-json', 'stderr' or 'console'), decompressed."""
+        if kind not in RAW_KINDS:
+            raise ValueError(f"unknown raw output kind {kind!r}; known: {', '.join(RAW_KINDS)}")
+        row = self._conn.execute(
+            "SELECT codec, data FROM raw_outputs WHERE trial_id = ? AND kind = ?", (trial_id, kind)
+        ).fetchone()
+        return None if row is None else rows.decompress(row[0], row[1])
+
+    def samples(self, trial_id: int) -> list[Sample]:
+        """A trial's monitor samples in time order."""
+        return load.samples(self._conn, trial_id)
+
+    def run_samples(self, run_id: int) -> dict[int, list[Sample]]:
+        """Every sample of a run in one query: trial id -> samples in time order."""
+        return load.run_samples(self._conn, run_id)

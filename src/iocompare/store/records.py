@@ -1,0 +1,57 @@
+"""What the store hands back: frozen records rebuilt from SQLite rows."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from iocompare.model import Cell, FioResult, Trial, TrialStatus
+
+
+class RunStatus(str, enum.Enum):
+    RUNNING = "running"  # created, not finished (or the process died before finishing)
+    COMPLETE = "complete"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One line of `iocompare runs`."""
+
+    id: int
+    name: str
+    created_at: float  # epoch seconds
+    finished_at: float | None
+    status: RunStatus
+    suite_name: str
+    environments: tuple[str, ...]  # in the order the run was planned with
+    trials_ok: int
+    trials_total: int  # trials recorded so far, any status
+
+
+@dataclass(frozen=True)
+class StoredTrial:
+    id: int
+    trial: Trial
+    status: TrialStatus
+    reason: str | None
+    started_at: float
+    ended_at: float
+    wall_s: float | None  # fio's own wall time (FioRun.wall_s), None when fio never ran
+    facts: dict[str, str]
+    result: FioResult | None
+    fio_exit_code: int | None = None
+    fio_argv: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    info: RunInfo
+    settings: dict[str, Any]
+    suite_json: str
+    host_facts: dict[str, str]
+    environments: dict[str, tuple[str, dict[str, str]]]  # name -> (kind, facts), planned order
+    cells: list[Cell]
+    trials: list[StoredTrial]  # by trial index
