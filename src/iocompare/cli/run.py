@@ -19,6 +19,7 @@ from iocompare.environments.base import RunContext
 from iocompare.environments.host import check_target
 from iocompare.errors import ExitCode, UserError
 from iocompare.execute.runner import Runner
+from iocompare.facts import host_facts
 from iocompare.report.build import build_report
 from iocompare.report.plan import print_plan
 from iocompare.report.terminal import render_terminal
@@ -38,9 +39,9 @@ def run(
     env: Annotated[list[str] | None, typer.Option("--env", help="Environment to run in (repeatable); see iocompare envs.")] = None,
     target: Annotated[Path | None, typer.Option("--target", help=f"Directory on the filesystem under test (default {DEFAULT_TARGET}).")] = None,
     db: DbOption = None,
-    repeat: Annotated[int | None, typer.Option("--repeat", help="Trials per environment per cell.")] = None,
-    runtime: Annotated[int | None, typer.Option("--runtime", help="fio runtime per trial, seconds.")] = None,
-    ramp: Annotated[int | None, typer.Option("--ramp", help="fio ramp time per trial, seconds.")] = None,
+    repeat: Annotated[int | None, typer.Option("--repeat", min=1, max=100, help="Trials per environment per cell.")] = None,
+    runtime: Annotated[int | None, typer.Option("--runtime", min=1, help="fio runtime per trial, seconds.")] = None,
+    ramp: Annotated[int | None, typer.Option("--ramp", min=0, help="fio ramp time per trial, seconds.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="A name for this run (default: suite and time).")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of trial order and fio randseeds (default: random).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and write nothing.")] = False,
@@ -76,7 +77,7 @@ def run(
             suite_name=loaded.name,
             suite_json=loaded.model_dump_json(),
             settings={"run_seed": plan.run_seed, "target": str(target_dir), "argv": shlex.join(sys.argv), "fio": fio.version},
-            host_facts=_host_facts(),
+            host_facts=host_facts(),
             environments=[(n, e.kind, {}) for n, e in environments.items()],
             cells=plan.cells,
         )
@@ -110,12 +111,6 @@ def _usable_environments(names: list[str]) -> list[str]:
     if not usable:
         raise UserError("none of the requested environments can run here", hint="iocompare envs says why")
     return usable
-
-
-def _host_facts() -> dict[str, str]:
-    from iocompare.facts import host_facts
-
-    return host_facts()
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what iocompare needs on a Debian/Ubuntu machine (run as root): Debian packages,
+# then the Python package into ./.venv. Idempotent: a second run installs nothing new.
+#   IOCOMPARE_EXTRAS=test  also installs the test dependencies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(fio)
+
+missing=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    missing+=(python3-venv python3-pip)
+fi
+if ((${#missing[@]})); then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ ! -x .venv/bin/python ]]; then
+    python3 -m venv .venv
+fi
+spec="."
+if [[ -n "${IOCOMPARE_EXTRAS:-}" ]]; then
+    spec=".[${IOCOMPARE_EXTRAS}]"
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec"
+echo "setup: iocompare installed in $(pwd)/.venv ($(.venv/bin/iocompare --help >/dev/null && echo ok))"
