@@ -97,8 +97,9 @@ def test_dry_run_prints_plan_and_writes_nothing(tmp_path, capsys, isolated_db):
     ("argv", "fragment"),
     [
         (["run", "--suite", "nope"], "unknown suite 'nope'"),
-        (["run", "--runtime", "0"], "--runtime"),
-        (["run", "--repeat", "-1"], "--repeat"),
+        (["run", "--runtime", "0"], "--runtime 0 is out of range"),
+        (["run", "--repeat", "-1"], "--repeat -1 is out of range"),
+        (["run", "--ramp", "x"], "'--ramp'"),
         (["run", "--env", "martian"], "unknown environment 'martian'"),
         (["run", "--target", "/definitely/not/here"], "target directory /definitely/not/here does not exist"),
         (["report", "42"], "no database at"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,7 @@ def assert_accepted(completed: subprocess.CompletedProcess[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def laid_out_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def laid_out_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     directory = tmp_path_factory.mktemp("fio-ws")
     data = directory / "ws.bin"
     completed, _ = run_fio(
@@ -65,7 +66,8 @@ def laid_out_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert_accepted(completed)
     assert data.stat().st_size == WORKING_SET_BYTES
-    return data
+    yield data
+    data.unlink(missing_ok=True)  # pytest keeps old tmp dirs; do not leave 64 MiB behind
 
 
 @pytest.mark.parametrize("pattern", list(Pattern))

@@ -34,19 +34,27 @@ def _overrides(**values: Any) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
+def _check_range(flag: str, value: int | None, low: int, high: int) -> None:
+    if value is not None and not low <= value <= high:
+        raise UserError(f"{flag} {value} is out of range: must be from {low} to {high}")
+
+
 def run(
     suite: Annotated[str, typer.Option("--suite", help="quick, standard, full, or a suite TOML file.")] = "quick",
     env: Annotated[list[str] | None, typer.Option("--env", help="Environment to run in (repeatable); see iocompare envs.")] = None,
     target: Annotated[Path | None, typer.Option("--target", help=f"Directory on the filesystem under test (default {DEFAULT_TARGET}).")] = None,
     db: DbOption = None,
-    repeat: Annotated[int | None, typer.Option("--repeat", min=1, max=100, help="Trials per environment per cell.")] = None,
-    runtime: Annotated[int | None, typer.Option("--runtime", min=1, help="fio runtime per trial, seconds.")] = None,
-    ramp: Annotated[int | None, typer.Option("--ramp", min=0, help="fio ramp time per trial, seconds.")] = None,
+    repeat: Annotated[int | None, typer.Option("--repeat", help="Trials per environment per cell.")] = None,
+    runtime: Annotated[int | None, typer.Option("--runtime", help="fio runtime per trial, seconds.")] = None,
+    ramp: Annotated[int | None, typer.Option("--ramp", help="fio ramp time per trial, seconds.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="A name for this run (default: suite and time).")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of trial order and fio randseeds (default: random).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and write nothing.")] = False,
 ) -> int:
     """Run a suite in one or more environments and store the results."""
+    _check_range("--repeat", repeat, 1, 100)
+    _check_range("--runtime", runtime, 1, 86_400)
+    _check_range("--ramp", ramp, 0, 3_600)
     loaded = load_suite(suite, _overrides(repeat=repeat, runtime_s=runtime, ramp_s=ramp, environments=env or None))
     if target is not None:
         loaded = validate_suite({**loaded.model_dump(mode="json"), "target": str(target)}, "--target")
