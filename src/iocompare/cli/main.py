@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import typer
 
-from iocompare.cli import envs, report, run, runs, schema, suites
+from iocompare.cli import envs, image, report, run, runs, schema, suites
 from iocompare.errors import ExitCode, IocompareError
 
 app = typer.Typer(
@@ -18,7 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-for module in (run, report, runs, suites, envs, schema):
+for module in (run, report, runs, suites, envs, schema, image):
     module.register(app)
 
 

@@ -8,7 +8,11 @@ from iocompare.environments.base import Environment, RunContext
 from iocompare.environments.host import HostEnvironment
 from iocompare.errors import EnvironmentUnavailable, UserError
 
-KINDS: dict[str, type[Environment]] = {cls.kind: cls for cls in (HostEnvironment,)}
+# One entry per environment kind; add yours with a single-line edit.
+IMPLEMENTATIONS: tuple[type[Environment], ...] = (
+    HostEnvironment,
+)
+KINDS: dict[str, type[Environment]] = {cls.kind: cls for cls in IMPLEMENTATIONS}
 
 
 @dataclass(frozen=True)

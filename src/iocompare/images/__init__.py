@@ -1,0 +1,1 @@
+"""What environments need besides the host: container images and guest artifacts, built locally."""
