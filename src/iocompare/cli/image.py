@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from iocompare.cli.common import console, err_console
+from iocompare.errors import UserError
 from iocompare.images.registry import BUILDERS, builder
 from iocompare.units import format_size
 
@@ -29,8 +30,6 @@ def build(kind: KindOption = None, force: Annotated[bool, typer.Option("--force"
         reason = selected.unavailable_reason()
         if reason is not None:
             if kind:
-                from iocompare.errors import UserError
-
                 raise UserError(f"cannot build {selected.kind} images here: {reason}")
             err.print(f"skipping {selected.kind}: {reason}", markup=False)
             continue
