@@ -138,3 +138,14 @@ def test_schema_suites_envs(capsys):
     assert code == 0 and "quick" in out and "rand-read-qd1" in out
     code, out, _ = run_cli(capsys, "envs")
     assert code == 0 and "host" in out and "available" in out
+
+
+def test_missing_or_old_fio_is_bad_input(tmp_path, capsys, isolated_db):
+    code, _, err = run_cli(capsys, "run", "--fio", str(tmp_path / "nofio"), "--target", str(tmp_path))
+    assert code == 2 and "fio not found" in err
+    old = tmp_path / "fio"
+    old.write_text("#!/bin/sh\necho fio-2.21\n")
+    old.chmod(0o755)
+    code, _, err = run_cli(capsys, "run", "--fio", str(old), "--target", str(tmp_path))
+    assert code == 2 and "fio version fio-2.21 is older than 3.0" in err
+    assert not isolated_db.exists()

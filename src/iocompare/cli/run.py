@@ -49,6 +49,7 @@ def run(
     ramp: Annotated[int | None, typer.Option("--ramp", help="fio ramp time per trial, seconds.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="A name for this run (default: suite and time).")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of trial order and fio randseeds (default: random).")] = None,
+    fio_path: Annotated[str | None, typer.Option("--fio", help="fio binary to use everywhere (default: fio on PATH).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and write nothing.")] = False,
 ) -> int:
     """Run a suite in one or more environments and store the results."""
@@ -69,7 +70,7 @@ def run(
         print_plan(plan, out, target=str(target_dir), db=str(db_path))
         return ExitCode.OK
 
-    fio = find_fio()
+    fio = find_fio(fio_path)
     check_target(target_dir)
     usable = _usable_environments(loaded.environments)
     if len(usable) != len(loaded.environments):
