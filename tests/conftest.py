@@ -44,6 +44,14 @@ def tiny_suite(tmp_path: Path):
     return make
 
 
+@pytest.fixture(autouse=True)
+def isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run manifests (crash recovery) of each test go to a directory of its own."""
+    path = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("IOCOMPARE_STATE_DIR", str(path))
+    return path
+
+
 @pytest.fixture
 def isolated_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A database path of the test's own; IOCOMPARE_DB is pointed at it."""

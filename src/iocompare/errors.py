@@ -9,7 +9,8 @@ class ExitCode(enum.IntEnum):
     OK = 0
     FAILURES = 1  # finished, but some trials failed (or a regression was found)
     BAD_INPUT = 2
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # SIGINT / Ctrl-C
+    TERMINATED = 143  # SIGTERM, 128 + 15 as shells report it
 
 
 class IocompareError(Exception):

@@ -59,7 +59,7 @@ def test_interrupt_keeps_finished_trials_and_cleans_up(tmp_path, capsys, tiny_su
     target.mkdir()
     code = main(["run", "--suite", str(tiny_suite()), "--target", str(target)])
     err = capsys.readouterr().err
-    assert code == 130 and "finished trials of run 1 are stored" in err
+    assert code == 130 and "finished trials of run 1 are kept" in err and "iocompare run --resume 1" in err
     run = latest(isolated_db)
     assert run.info.status.value == "interrupted"
     assert [t.status for t in run.trials] == [TrialStatus.OK]

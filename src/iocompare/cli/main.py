@@ -9,6 +9,7 @@ import typer
 
 from iocompare.cli import envs, image, report, run, runs, schema, suites
 from iocompare.errors import ExitCode, IocompareError
+from iocompare.execute.signals import Terminated
 
 app = typer.Typer(
     name="iocompare",
@@ -36,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(exc.format_message().replace("\n", " "), ExitCode(exc.exit_code) if exc.exit_code in (1, 2) else ExitCode.BAD_INPUT)
     except typer.Exit as exc:
         return int(exc.exit_code)
+    except Terminated as exc:
+        return _fail(f"terminated by {exc}", ExitCode.TERMINATED)
     except (KeyboardInterrupt, typer.Abort):
         return _fail("interrupted", ExitCode.INTERRUPTED)
     except IocompareError as exc:

@@ -23,12 +23,13 @@ def describe_result(status: TrialStatus, reason: str | None, result: FioResult |
 class LineObserver:
     """For logs and pipes: a line when every environment has finished a cell in a round."""
 
-    def __init__(self, plan: Plan, out: Console) -> None:
+    def __init__(self, plan: Plan, out: Console, skip: frozenset[int] = frozenset()) -> None:
         self._out = out
         self._pending: dict[tuple[int, str], int] = defaultdict(int)
         self._texts: dict[tuple[int, str], list[str]] = defaultdict(list)
         for trial in plan.trials:
-            self._pending[(trial.round, trial.cell.key)] += 1
+            if trial.index not in skip:
+                self._pending[(trial.round, trial.cell.key)] += 1
         self._cells_total = len(self._pending)
         self._cells_done = 0
         self._rounds = plan.suite.repeat
@@ -62,7 +63,7 @@ class LineObserver:
 class BarObserver:
     """For terminals: overall bar weighted by fio seconds, with ETA, and the current trial."""
 
-    def __init__(self, plan: Plan, out: Console) -> None:
+    def __init__(self, plan: Plan, out: Console, skip: frozenset[int] = frozenset()) -> None:
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -73,7 +74,7 @@ class BarObserver:
             console=out,
             transient=False,
         )
-        self._overall = self._progress.add_task("run", total=plan.fio_seconds)
+        self._overall = self._progress.add_task("run", total=sum(t.cell.seconds for t in plan.trials if t.index not in skip))
         self._done_s = 0.0
         self._trials = len(plan.trials)
         self._progress.start()
@@ -103,5 +104,7 @@ class BarObserver:
         self._progress.stop()
 
 
-def make_observer(plan: Plan, out: Console) -> LineObserver | BarObserver:
-    return BarObserver(plan, out) if out.is_terminal and sys.stdout.isatty() else LineObserver(plan, out)
+def make_observer(plan: Plan, out: Console, skip: frozenset[int] = frozenset()) -> LineObserver | BarObserver:
+    if out.is_terminal and sys.stdout.isatty():
+        return BarObserver(plan, out, skip)
+    return LineObserver(plan, out, skip)

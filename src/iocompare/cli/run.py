@@ -13,19 +13,23 @@ import typer
 
 from iocompare.cli.common import DbOption, console, err_console, resolve_db
 from iocompare.cli.progress import make_observer
-from iocompare.engines.fio_binary import find_fio
+from iocompare.engines.fio_binary import FioBinary, find_fio
 from iocompare.environments import registry
 from iocompare.environments.base import RunContext
 from iocompare.environments.host import check_target
 from iocompare.errors import ExitCode, UserError
-from iocompare.execute.runner import Runner
+from iocompare.execute import launch
+from iocompare.execute.resources import RunResources
+from iocompare.execute.space import Reserve, describe
 from iocompare.facts import host_facts
 from iocompare.report.build import build_report
 from iocompare.report.plan import print_plan
 from iocompare.report.terminal import render_terminal
 from iocompare.spec.expand import expand
 from iocompare.spec.load import load_suite, validate_suite
+from iocompare.spec.models import Suite
 from iocompare.store import Store
+from iocompare.units import parse_size
 
 DEFAULT_TARGET = "/var/tmp"
 
@@ -39,74 +43,18 @@ def _check_range(flag: str, value: int | None, low: int, high: int) -> None:
         raise UserError(f"{flag} {value} is out of range: must be from {low} to {high}")
 
 
-def run(
-    suite: Annotated[str, typer.Option("--suite", help="quick, standard, full, or a suite TOML file.")] = "quick",
-    env: Annotated[list[str] | None, typer.Option("--env", help="Environment to run in (repeatable); see iocompare envs.")] = None,
-    target: Annotated[Path | None, typer.Option("--target", help=f"Directory on the filesystem under test (default {DEFAULT_TARGET}).")] = None,
-    db: DbOption = None,
-    repeat: Annotated[int | None, typer.Option("--repeat", help="Trials per environment per cell.")] = None,
-    runtime: Annotated[int | None, typer.Option("--runtime", help="fio runtime per trial, seconds.")] = None,
-    ramp: Annotated[int | None, typer.Option("--ramp", help="fio ramp time per trial, seconds.")] = None,
-    name: Annotated[str | None, typer.Option("--name", help="A name for this run (default: suite and time).")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed of trial order and fio randseeds (default: random).")] = None,
-    fio_path: Annotated[str | None, typer.Option("--fio", help="fio binary to use everywhere (default: fio on PATH).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and write nothing.")] = False,
-) -> int:
-    """Run a suite in one or more environments and store the results."""
-    _check_range("--repeat", repeat, 1, 100)
-    _check_range("--runtime", runtime, 1, 86_400)
-    _check_range("--ramp", ramp, 0, 3_600)
-    loaded = load_suite(suite, _overrides(repeat=repeat, runtime_s=runtime, ramp_s=ramp, environments=env or None))
-    if target is not None:
-        loaded = validate_suite({**loaded.model_dump(mode="json"), "target": str(target)}, "--target")
-    for environment_name in loaded.environments:
-        registry.choose(environment_name)  # unknown names are bad input
-    target_dir = Path(loaded.target or DEFAULT_TARGET)
-    db_path = resolve_db(db)
-    out = console()
-
-    plan = expand(loaded, run_seed=seed if seed is not None else random.SystemRandom().getrandbits(32))
-    if dry_run:
-        print_plan(plan, out, target=str(target_dir), db=str(db_path))
-        return ExitCode.OK
-
-    fio = find_fio(fio_path)
-    check_target(target_dir)
-    usable = _usable_environments(loaded.environments)
-    if len(usable) != len(loaded.environments):
-        loaded = validate_suite({**loaded.model_dump(mode="json"), "environments": usable}, "environments")
-        plan = expand(loaded, run_seed=plan.run_seed)
-
-    run_tag = uuid.uuid4().hex[:8]
-    context = RunContext(target=target_dir, run_tag=run_tag, fio=fio)
-    environments = {name_: registry.create(name_, context) for name_ in loaded.environments}
-    with Store.open(db_path) as store:
-        run_id = store.create_run(
-            name=name or f"{loaded.name}-{run_tag}",
-            suite_name=loaded.name,
-            suite_json=loaded.model_dump_json(),
-            settings={"run_seed": plan.run_seed, "target": str(target_dir), "argv": shlex.join(sys.argv), "fio": fio.version},
-            host_facts=host_facts(),
-            environments=[(n, e.kind, {}) for n, e in environments.items()],
-            cells=plan.cells,
-        )
-        observer = make_observer(plan, out)
-        try:
-            summary = Runner(plan, environments, store, observer).run(run_id)
-        except KeyboardInterrupt:
-            observer.close()
-            err_console().print(f"interrupted: finished trials of run {run_id} are stored in {db_path}", markup=False)
-            raise
-        finally:
-            observer.close()
-        report = build_report(store.load_run(run_id))
-    render_terminal(report, out)
-    out.print(f"\nstored as run {run_id} in {db_path}", markup=False)
-    out.print(f"other formats: iocompare report {run_id} --db {shlex.quote(str(db_path))} --format markdown|json", markup=False)
-    if summary.failed:
-        out.print(f"{summary.failed} trial(s) failed; their errors are in the report", markup=False)
-        return ExitCode.FAILURES
-    return ExitCode.OK
+def _parse_reserve(text: str | None) -> Reserve:
+    if text is None:
+        return Reserve()
+    try:
+        if text.endswith("%"):
+            fraction = float(text[:-1]) / 100
+            if not 0 <= fraction < 1:
+                raise ValueError
+            return Reserve(min_bytes=0, fraction=fraction)
+        return Reserve(min_bytes=parse_size(text), fraction=0.0)
+    except ValueError:
+        raise UserError(f"--reserve {text!r} is not a size or a percentage", hint="e.g. --reserve 2g or --reserve 10%") from None
 
 
 def _usable_environments(names: list[str]) -> list[str]:
@@ -120,6 +68,158 @@ def _usable_environments(names: list[str]) -> list[str]:
     if not usable:
         raise UserError("none of the requested environments can run here", hint="iocompare envs says why")
     return usable
+
+
+def run(
+    suite: Annotated[str, typer.Option("--suite", help="quick, standard, full, or a suite TOML file.")] = "quick",
+    env: Annotated[list[str] | None, typer.Option("--env", help="Environment to run in (repeatable); see iocompare envs.")] = None,
+    target: Annotated[Path | None, typer.Option("--target", help=f"Directory on the filesystem under test (default {DEFAULT_TARGET}).")] = None,
+    db: DbOption = None,
+    repeat: Annotated[int | None, typer.Option("--repeat", help="Trials per environment per cell.")] = None,
+    runtime: Annotated[int | None, typer.Option("--runtime", help="fio runtime per trial, seconds.")] = None,
+    ramp: Annotated[int | None, typer.Option("--ramp", help="fio ramp time per trial, seconds.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="A name for this run (default: suite and a tag).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of trial order and fio randseeds (default: random).")] = None,
+    fio_path: Annotated[str | None, typer.Option("--fio", help="fio binary to use everywhere (default: fio on PATH).")] = None,
+    reserve: Annotated[str | None, typer.Option("--reserve", help="Free space to keep: a size (2g) or a percentage (10%); default max(1 GiB, 5 %).")] = None,
+    resume: Annotated[str | None, typer.Option("--resume", help="Continue an interrupted run (id or name); other options are taken from it.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and write nothing.")] = False,
+) -> int:
+    """Run a suite in one or more environments and store the results."""
+    _check_range("--repeat", repeat, 1, 100)
+    _check_range("--runtime", runtime, 1, 86_400)
+    _check_range("--ramp", ramp, 0, 3_600)
+    space_reserve = _parse_reserve(reserve)
+    db_path = resolve_db(db)
+    if resume is not None:
+        return _resume(resume, db_path, fio_path, space_reserve)
+
+    loaded = load_suite(suite, _overrides(repeat=repeat, runtime_s=runtime, ramp_s=ramp, environments=env or None))
+    if target is not None:
+        loaded = validate_suite({**loaded.model_dump(mode="json"), "target": str(target)}, "--target")
+    for environment_name in loaded.environments:
+        registry.choose(environment_name)  # unknown names are bad input
+    target_dir = Path(loaded.target or DEFAULT_TARGET)
+    plan = expand(loaded, run_seed=seed if seed is not None else random.SystemRandom().getrandbits(32))
+    if dry_run:
+        return _dry_run(loaded, plan, target_dir, db_path, fio_path, space_reserve)
+
+    fio = find_fio(fio_path)
+    check_target(target_dir)
+    usable = _usable_environments(loaded.environments)
+    if len(usable) != len(loaded.environments):
+        loaded = validate_suite({**loaded.model_dump(mode="json"), "environments": usable}, "environments")
+        plan = expand(loaded, run_seed=plan.run_seed)
+    run_tag = uuid.uuid4().hex[:8]
+    run_name = name or f"{loaded.name}-{run_tag}"
+    notify = _notifier()
+    launch.recover(db_path, notify)
+
+    def create_run(store, final_suite: Suite, final_plan, space, environments) -> int:
+        return store.create_run(
+            name=run_name,
+            suite_name=final_suite.name,
+            suite_json=final_suite.model_dump_json(),
+            settings={
+                "run_seed": final_plan.run_seed,
+                "target": str(target_dir),
+                "argv": shlex.join(sys.argv),
+                "fio": fio.version,
+                "working_set_requested_bytes": space.requested_working_set_bytes,
+                **launch.process_identity(),
+            },
+            host_facts=host_facts(),
+            environments=[(n, e.kind, {}) for n, e in environments.items()],
+            cells=final_plan.cells,
+        )
+
+    job = launch.Launch(plan, loaded, target_dir, db_path, fio, run_tag, space_reserve, f"run {run_name}")
+    return _execute_and_report(job, create_run, frozenset(), notify)
+
+
+def _resume(ref: str, db_path: Path, fio_path: str | None, space_reserve: Reserve) -> int:
+    with Store.open(db_path, create=False) as store:
+        run_id = store.resolve_run(ref)
+        launch.check_resumable(store, run_id)
+        stored = store.load_run(run_id)
+    suite = Suite.model_validate_json(stored.suite_json)
+    plan = expand(suite, run_seed=int(stored.settings["run_seed"]))
+    if tuple(plan.cells) != tuple(stored.cells):
+        raise UserError(f"run {run_id} cannot be resumed: its cells do not match its suite")
+    done = frozenset(t.trial.index for t in stored.trials)
+    target_dir = Path(stored.settings["target"])
+    fio = find_fio(fio_path)
+    if fio.version != stored.settings.get("fio"):
+        raise UserError(f"run {run_id} used {stored.settings.get('fio')}, this fio is {fio.version}", hint="resume with the same fio (--fio PATH)")
+    check_target(target_dir)
+    notify = _notifier()
+    launch.recover(db_path, notify)
+
+    def reopen(store, final_suite, final_plan, space, environments) -> int:
+        if space.shrunk:
+            raise UserError(f"not enough free space to resume run {run_id} with its working set of {suite.working_set.size} bytes")
+        store.reopen_run(run_id)
+        return run_id
+
+    notify(f"resuming run {run_id}: {len(done)} of {len(plan.trials)} trials already stored")
+    job = launch.Launch(plan, suite, target_dir, db_path, fio, uuid.uuid4().hex[:8], space_reserve, f"run {stored.info.name} (resumed)")
+    return _execute_and_report(job, reopen, done, notify)
+
+
+def _execute_and_report(job: launch.Launch, create_run, done: frozenset[int], notify) -> int:
+    out = console()
+    observers = []
+
+    def observer_factory(plan):
+        observer = make_observer(plan, out, skip=done)
+        observers.append(observer)
+        return observer
+
+    try:
+        summary, run_id, _removed = launch.execute(job, create_run=create_run, observer_factory=observer_factory, done_trials=done, notify=notify)
+    except KeyboardInterrupt as exc:
+        for observer in observers:
+            observer.close()
+        run_id = getattr(exc, "run_id", None)
+        removed = getattr(exc, "removed", [])
+        if run_id is not None:
+            notify(f"interrupted: finished trials of run {run_id} are kept in {job.db_path}; continue with: iocompare run --resume {run_id} --db {shlex.quote(str(job.db_path))}")
+        notify("removed: " + (", ".join(removed) if removed else "nothing was left to remove"))
+        raise
+    finally:
+        for observer in observers:
+            observer.close()
+    with Store.open(job.db_path) as store:
+        report = build_report(store.load_run(run_id), store.run_samples(run_id))
+    render_terminal(report, out)
+    out.print(f"\nstored as run {run_id} in {job.db_path}", markup=False)
+    out.print(f"other formats: iocompare report {run_id} --db {shlex.quote(str(job.db_path))} --format markdown|json", markup=False)
+    if summary.failed:
+        out.print(f"{summary.failed} trial(s) failed; their errors are in the report", markup=False)
+        return ExitCode.FAILURES
+    return ExitCode.OK
+
+
+def _dry_run(suite: Suite, plan, target_dir: Path, db_path: Path, fio_path: str | None, space_reserve: Reserve) -> int:
+    out = console()
+    print_plan(plan, out, target=str(target_dir), db=str(db_path))
+    try:
+        fio = find_fio(fio_path)
+    except UserError:
+        fio = FioBinary(fio_path or "fio", "not installed")
+    context = RunContext(target=target_dir, run_tag="dry-run", fio=fio, resources=RunResources("dry-run", persist=False))
+    usable = [n for n in suite.environments if registry.choose(n).unavailable_reason is None]
+    environments = launch.create_environments(tuple(usable), context)
+    space = launch.space_for(suite, environments, db_path=db_path, trials=len(plan.trials), reserve=space_reserve)
+    out.print("space plan per filesystem:", markup=False)
+    for line in describe(space):
+        out.print(f"  {line}", markup=False)
+    return ExitCode.OK
+
+
+def _notifier():
+    err = err_console()
+    return lambda message: err.print(message, markup=False)
 
 
 def register(app: typer.Typer) -> None:

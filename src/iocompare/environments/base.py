@@ -9,12 +9,16 @@ definition of a trial asks.
 from __future__ import annotations
 
 import abc
+import contextlib
+import os
+import signal
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Self
 
 from iocompare.engines.fio_binary import FioBinary
+from iocompare.execute.resources import RunResources
 from iocompare.model import FioRun
 
 
@@ -29,12 +33,25 @@ class CacheLayer:
 
 
 @dataclass(frozen=True)
+class SpaceNeed:
+    """Bytes an environment will write under a host path (the filesystem is found from it)."""
+
+    path: Path
+    size_bytes: int
+    what: str
+    scales_with_working_set: bool = True  # False for fixed costs (images, guest artifacts)
+
+
+@dataclass(frozen=True)
 class RunContext:
     """What every environment of one run shares."""
 
     target: Path  # host directory on the filesystem under test
     run_tag: str  # unique per run; every created name carries `iocompare-<run_tag>`
     fio: FioBinary
+    # Register everything created here (paths, containers, volumes, processes, mounts), so a run
+    # killed by SIGKILL is cleaned up by the next start. Environments call resources.add_*().
+    resources: RunResources = field(default_factory=lambda: RunResources("in-memory", persist=False))
 
 
 class Instance(abc.ABC):
@@ -57,6 +74,13 @@ class Instance(abc.ABC):
     def pids_to_monitor(self) -> Sequence[int]:
         """Host PIDs whose CPU counts as this environment's (fio, VMM, container processes)."""
         return ()
+
+    def abort(self) -> None:
+        """Stop the running fio now (free space fell below the reserve). Called from the monitor
+        thread; run_fio then returns or raises. Default: kill the monitored process groups."""
+        for pid in self.pids_to_monitor():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
 
 
 class Environment(abc.ABC):
@@ -116,6 +140,10 @@ class Environment(abc.ABC):
     @abc.abstractmethod
     def host_storage_path(self) -> Path:
         """Host path of the storage under test: for free-space sampling and disk counters."""
+
+    def space_needs(self, working_set_bytes: int) -> Sequence[SpaceNeed]:
+        """What this environment will write on which filesystem, at its peak."""
+        return (SpaceNeed(self.context.target, working_set_bytes, f"{self.name}: working set"),)
 
     def logical_block_size(self) -> int | None:
         value = self.facts().get("logical_block_size")

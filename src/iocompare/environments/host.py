@@ -94,6 +94,11 @@ class HostEnvironment(Environment):
 
     def setup(self) -> None:
         check_target(self.context.target)
+        # Registered before creation: a kill between the two must not leak the directory.
+        self._registered = [
+            self.context.resources.add_path(self.scratch.parent, note="run scratch directory"),
+            self.context.resources.add_path(self.scratch, note=f"{self.name} scratch directory"),
+        ]
         self.scratch.mkdir(parents=True, exist_ok=True)
 
     def teardown(self) -> None:
@@ -102,6 +107,9 @@ class HostEnvironment(Environment):
             self.scratch.parent.rmdir()  # the run's directory, once no environment uses it
         except OSError:
             pass
+        for resource in getattr(self, "_registered", ()):
+            if not Path(resource.ident).exists():
+                self.context.resources.discard(resource)
 
     def working_set_path(self, size_bytes: int) -> str:
         return str(self.scratch / f"working-set-{short_size(size_bytes)}.dat")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from iocompare.engines.fio_job import render_job
@@ -17,6 +19,7 @@ from iocompare.model import FioResult, FioRun, Sample, Trial, TrialStatus
 from iocompare.monitor import Monitor
 from iocompare.spec.expand import Plan
 from iocompare.store import Store
+from iocompare.units import format_size
 
 # fio gets ramp + runtime plus generous slack (end_fsync on a slow device, a loaded machine)
 # before it is treated as hung and killed.
@@ -54,11 +57,25 @@ class RunSummary:
 
 
 class Runner:
-    def __init__(self, plan: Plan, environments: Mapping[str, Environment], store: Store, observer: RunObserver) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        environments: Mapping[str, Environment],
+        store: Store,
+        observer: RunObserver,
+        *,
+        refused: Mapping[str, str] | None = None,
+        done_trials: frozenset[int] = frozenset(),
+        reserve_bytes: Mapping[str, int] | None = None,
+    ) -> None:
         self.plan = plan
         self.environments = environments
         self.store = store
         self.observer = observer
+        self.refused = dict(refused or {})  # environment -> reason (e.g. no space)
+        self.done_trials = done_trials  # trial indexes already stored (resume)
+        self.reserve_bytes = dict(reserve_bytes or {})  # environment -> free bytes to keep
+        self.stopped_reason: str | None = None
 
     def run(self, run_id: int) -> RunSummary:
         self._run_id = run_id
@@ -68,11 +85,17 @@ class Runner:
         try:
             with contextlib.ExitStack() as stack:
                 for name, environment in self.environments.items():
+                    if name in self.refused:
+                        continue
                     stack.enter_context(environment)
                     self.store.update_environment_facts(run_id, name, dict(environment.facts()))
                 for trial in self.plan.trials:
+                    if trial.index in self.done_trials:
+                        continue
                     outcome = self._run_trial(trial)
                     counts[outcome.status] = counts.get(outcome.status, 0) + 1
+                    if self.stopped_reason:
+                        break
                 status = "failed" if counts.get(TrialStatus.FAILED) else "complete"
         finally:
             self.store.finish_run(run_id, status)
@@ -101,27 +124,50 @@ class Runner:
     def _measure(self, trial: Trial, environment: Environment) -> TrialOutcome:
         cell = trial.cell
         suite = self.plan.suite
+        if trial.environment in self.refused:
+            return TrialOutcome(TrialStatus.REFUSED, self.refused[trial.environment], None, None, {}, ())
         facts = dict(environment.facts())
         verdict = judge(cell, environment, cache_multiple=suite.working_set.cache_multiple, policy=suite.working_set.policy)
         if verdict.status is not None:
             return TrialOutcome(verdict.status, verdict.reason, None, None, facts, ())
         facts.update(verdict.labels)
+        reserve = self.reserve_bytes.get(trial.environment, 0)
+        free = _free_bytes(environment.host_storage_path)
+        if reserve and free < reserve:
+            self.stopped_reason = (
+                f"not started: free space under {environment.host_storage_path} is {format_size(free)}, "
+                f"below the reserve of {format_size(reserve)}"
+            )
+            return TrialOutcome(TrialStatus.FAILED, self.stopped_reason, None, None, facts, ())
         try:
             environment.ensure_working_set(cell.working_set_bytes, timeout_s=TIMEOUT_SLACK_S + cell.working_set_bytes / LAYOUT_MIN_BPS)
             job_text = render_job(cell, filename=environment.working_set_path(cell.working_set_bytes), seed=trial.seed)
             facts["fio_job"] = job_text
             with environment.instance() as instance:
                 facts.update(instance.prepare())
+
+                def on_sample(sample: Sample) -> None:
+                    self.observer.sample(trial, sample)
+                    if reserve and 0 <= sample.free_bytes < reserve and not self.stopped_reason:
+                        self.stopped_reason = (
+                            f"stopped: free space under {environment.host_storage_path} fell to "
+                            f"{format_size(sample.free_bytes)}, below the reserve of {format_size(reserve)}"
+                        )
+                        instance.abort()
+
                 with Monitor(
                     path=environment.host_storage_path,
                     device=facts.get("device"),
                     pids=instance.pids_to_monitor,
-                    on_sample=lambda sample: self.observer.sample(trial, sample),
+                    on_sample=on_sample,
                 ) as monitor:
                     raw = instance.run_fio(job_text, timeout_s=TIMEOUT_FACTOR * cell.seconds + TIMEOUT_SLACK_S)
             samples = tuple(monitor.samples)
         except IocompareError as exc:
-            return TrialOutcome(TrialStatus.FAILED, exc.one_line(), None, None, facts, ())
+            reason = self.stopped_reason or exc.one_line()
+            return TrialOutcome(TrialStatus.FAILED, reason, None, None, facts, ())
+        if self.stopped_reason:
+            return TrialOutcome(TrialStatus.FAILED, self.stopped_reason, None, raw, facts, samples)
         return self._judge_run(raw, trial, facts, samples)
 
     def _judge_run(self, raw: FioRun, trial: Trial, facts: dict[str, str], samples: tuple[Sample, ...]) -> TrialOutcome:
@@ -134,3 +180,10 @@ class Runner:
             reason = f"fio exited with {raw.exit_code} (error {result.error}): {raw.stderr.strip()[-500:]}"
             return TrialOutcome(TrialStatus.FAILED, reason, result, raw, facts, samples)
         return TrialOutcome(TrialStatus.OK, "; ".join(result.problems) or None, result, raw, facts, samples)
+
+
+def _free_bytes(path: Path) -> int:
+    try:
+        return shutil.disk_usage(path).free
+    except OSError:
+        return 1 << 62  # unknown: do not stop the run for it

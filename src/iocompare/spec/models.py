@@ -112,6 +112,11 @@ class WorkingSet(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     size: Size = Field(default=1 << 30, description="Size of the file every cell reads and writes.")
+    min_size: Size = Field(
+        default=256 << 20,
+        description="When free space is short the working set is halved down to this floor "
+        "(and never below the cache rule); below it environments are refused.",
+    )
     cache_multiple: float = Field(
         default=2.0,
         ge=1.0,

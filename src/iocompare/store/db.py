@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -267,6 +268,20 @@ class Store:
             )
             if cur.rowcount != 1:
                 raise ValueError(f"no run {run_id} in {self.path}")
+
+    def reopen_run(self, run_id: int) -> None:
+        """Mark an interrupted or failed run as running again (`iocompare run --resume`)."""
+        with self._tx() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET status = ?, finished_at = NULL WHERE id = ?", (RunStatus.RUNNING.value, run_id)
+            )
+            if cur.rowcount != 1:
+                raise UserError(f"no run '{run_id}' in {self.path}", hint=_RUNS_HINT)
+
+    def running_runs(self) -> list[tuple[int, dict[str, Any]]]:
+        """(run id, settings) of runs still marked running: live, or left by a killed process."""
+        found = self._conn.execute("SELECT id, settings_json FROM runs WHERE status = ?", (RunStatus.RUNNING.value,))
+        return [(int(row[0]), json.loads(row[1])) for row in found.fetchall()]
 
     def _cell(self, run_id: int, key: str) -> tuple[int, Cell]:
         if run_id not in self._cells:

@@ -1,0 +1,159 @@
+"""Everything around the runner: recovery of killed runs, the target lock, space planning,
+registration of created resources, and cleanup on every exit path."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from iocompare.engines.fio_binary import FioBinary
+from iocompare.environments import registry
+from iocompare.environments.base import Environment, RunContext, SpaceNeed
+from iocompare.errors import UserError
+from iocompare.execute.lock import TargetLock
+from iocompare.execute.resources import RunResources, _pid_alive, _process_start_time, recover_stale_runs
+from iocompare.execute.runner import Runner, RunObserver, RunSummary
+from iocompare.execute.signals import terminate_as_interrupt
+from iocompare.execute.space import Reserve, SpacePlan, existing_ancestor, plan_space
+from iocompare.report.plan import STORED_BYTES_PER_TRIAL
+from iocompare.spec.expand import Plan, expand
+from iocompare.spec.models import Suite
+from iocompare.store import Store
+from iocompare.units import format_size
+
+Notify = Callable[[str], None]
+
+
+def create_environments(names: tuple[str, ...], context: RunContext) -> dict[str, Environment]:
+    return {name: registry.create(name, context) for name in names}
+
+
+def space_for(suite: Suite, environments: Mapping[str, Environment], *, db_path: Path, trials: int, reserve: Reserve) -> SpacePlan:
+    db_need = SpaceNeed(db_path.parent, STORED_BYTES_PER_TRIAL * trials, "results database", scales_with_working_set=False)
+    return plan_space(
+        environments,
+        working_set_bytes=suite.working_set.size,
+        floor_bytes=suite.working_set.min_size,
+        reserve=reserve,
+        extra_needs=(db_need,),
+    )
+
+
+def shrink(suite: Suite, plan: Plan, space: SpacePlan) -> tuple[Suite, Plan]:
+    """The same suite and trial order with the working set the space plan could afford."""
+    if not space.shrunk:
+        return suite, plan
+    data = suite.model_dump(mode="json")
+    data["working_set"]["size"] = space.working_set_bytes
+    smaller = Suite.model_validate(data)
+    return smaller, expand(smaller, run_seed=plan.run_seed)
+
+
+def reserves(environments: Mapping[str, Environment], reserve: Reserve) -> dict[str, int]:
+    out = {}
+    for name, environment in environments.items():
+        usage = shutil.disk_usage(existing_ancestor(environment.context.target))
+        out[name] = reserve.of(usage.total)
+    return out
+
+
+def recover(db_path: Path, notify: Notify) -> None:
+    """Remove what killed runs left behind and mark their database rows interrupted."""
+    for stale in recover_stale_runs():
+        removed = ", ".join(stale.removed) or "nothing left to remove"
+        notify(f"cleaned up after a killed iocompare run ({stale.description or stale.run_tag}, pid {stale.pid}): {removed}")
+    if not db_path.exists():
+        return
+    with Store.open(db_path) as store:
+        for run_id, settings in store.running_runs():
+            pid = int(settings.get("pid", 0))
+            if pid and _pid_alive(pid) and _process_start_time(pid) == settings.get("pid_start"):
+                continue
+            store.finish_run(run_id, "interrupted")
+            notify(f"run {run_id} was left running by a killed process; marked interrupted (iocompare run --resume {run_id})")
+
+
+def process_identity() -> dict[str, object]:
+    return {"pid": os.getpid(), "pid_start": _process_start_time(os.getpid())}
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One run's execution: call `run_id_factory` once space is known, then run the trials."""
+
+    plan: Plan
+    suite: Suite
+    target: Path
+    db_path: Path
+    fio: FioBinary
+    run_tag: str
+    reserve: Reserve
+    description: str
+
+
+def execute(
+    launch: Launch,
+    *,
+    create_run: Callable[[Store, Suite, Plan, SpacePlan, Mapping[str, Environment]], int],
+    observer_factory: Callable[[Plan], RunObserver],
+    done_trials: frozenset[int] = frozenset(),
+    notify: Notify,
+) -> tuple[RunSummary | None, int | None, list[str]]:
+    """Run under the target lock with signal handling; returns (summary, run id, removed leftovers).
+
+    On KeyboardInterrupt (Ctrl-C, SIGTERM) cleanup runs and the exception propagates with
+    `.run_id` and `.removed` attached for the message.
+    """
+    resources = RunResources(launch.run_tag, description=launch.description)
+    context = RunContext(target=launch.target, run_tag=launch.run_tag, fio=launch.fio, resources=resources)
+    run_id: int | None = None
+    removed: list[str] = []
+    with terminate_as_interrupt():
+        try:
+            with TargetLock(launch.target, description=launch.description):
+                environments = create_environments(tuple(launch.suite.environments), context)
+                with Store.open(launch.db_path) as store:
+                    space = space_for(launch.suite, environments, db_path=launch.db_path, trials=len(launch.plan.trials), reserve=launch.reserve)
+                    suite, plan = shrink(launch.suite, launch.plan, space)
+                    if space.shrunk:
+                        notify(
+                            f"working set shrunk from {format_size(space.requested_working_set_bytes)} to "
+                            f"{format_size(space.working_set_bytes)} to fit the free space"
+                        )
+                    for name, reason in space.refused.items():
+                        notify(f"refusing environment {name}: {reason}")
+                    run_id = create_run(store, suite, plan, space, environments)
+                    runner = Runner(
+                        plan,
+                        environments,
+                        store,
+                        observer_factory(plan),
+                        refused=space.refused,
+                        done_trials=done_trials,
+                        reserve_bytes=reserves(environments, launch.reserve),
+                    )
+                    summary = runner.run(run_id)
+                    if runner.stopped_reason:
+                        notify(runner.stopped_reason)
+        except KeyboardInterrupt as exc:
+            removed = resources.remove_all()
+            exc.run_id = run_id  # type: ignore[attr-defined]
+            exc.removed = removed  # type: ignore[attr-defined]
+            raise
+        finally:
+            removed = removed or resources.remove_all()
+    return summary, run_id, removed
+
+
+def check_resumable(store: Store, run_id: int) -> None:
+    stored = store.load_run(run_id)
+    status = stored.info.status.value
+    if status == "complete":
+        raise UserError(f"run {run_id} is complete; nothing to resume")
+    if status == "running":
+        pid = int(stored.settings.get("pid", 0))
+        if pid and _pid_alive(pid) and _process_start_time(pid) == stored.settings.get("pid_start"):
+            raise UserError(f"run {run_id} is still running (pid {pid})", hint="wait for it or stop it first")
