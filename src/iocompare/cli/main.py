@@ -9,6 +9,7 @@ import typer
 
 from iocompare.cli import envs, image, report, run, runs, schema, suites
 from iocompare.errors import ExitCode, IocompareError
+from iocompare.execute.launch import recover_leftovers
 from iocompare.execute.signals import Terminated
 
 app = typer.Typer(
@@ -30,6 +31,8 @@ def _fail(message: str, code: ExitCode) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    # Whatever the command, leftovers of a run killed by SIGKILL are removed first.
+    recover_leftovers(lambda message: print(f"iocompare: {message}", file=sys.stderr))
     try:
         result = app(args=args, prog_name="iocompare", standalone_mode=False)
     except typer.TyperException as exc:

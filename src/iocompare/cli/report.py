@@ -10,12 +10,13 @@ from typing import Annotated
 
 import typer
 
-from iocompare.cli.common import DbOption, console, resolve_db
+from iocompare.cli.common import DbOption, console, err_console, resolve_db
 from iocompare.errors import UserError
 from iocompare.report.build import build_report
 from iocompare.report.json_report import render_json
 from iocompare.report.markdown import render_markdown
 from iocompare.report.terminal import render_terminal
+from iocompare.execute.launch import mark_dead_runs
 from iocompare.store import Store
 
 
@@ -48,6 +49,7 @@ def report(
     """Show a stored run."""
     db_path = resolve_db(db)
     with Store.open(db_path, create=False) as store:
+        mark_dead_runs(store, lambda message: err_console().print(message, markup=False))
         run_id = store.resolve_run(run)
         model = build_report(store.load_run(run_id), store.run_samples(run_id))
     if format is Format.TERMINAL:

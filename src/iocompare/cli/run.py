@@ -16,6 +16,8 @@ from iocompare.cli.progress import make_observer
 from iocompare.engines.fio_binary import FioBinary, find_fio
 from iocompare.environments import registry
 from iocompare.environments.base import RunContext
+from iocompare.environments.container_labels import remove_dead_leftovers
+from iocompare.environments.blockdev import guard, is_block_device
 from iocompare.environments.host import check_target
 from iocompare.errors import ExitCode, UserError
 from iocompare.execute import launch
@@ -82,6 +84,8 @@ def run(
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of trial order and fio randseeds (default: random).")] = None,
     fio_path: Annotated[str | None, typer.Option("--fio", help="fio binary to use everywhere (default: fio on PATH).")] = None,
     reserve: Annotated[str | None, typer.Option("--reserve", help="Free space to keep: a size (2g) or a percentage (10%); default max(1 GiB, 5 %).")] = None,
+    allow_destroy: Annotated[bool, typer.Option("--allow-destroy", help="Allow a block device as --target (its contents are destroyed).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="With --allow-destroy: even a device that is mounted, partitioned or holds a filesystem.")] = False,
     resume: Annotated[str | None, typer.Option("--resume", help="Continue an interrupted run (id or name); other options are taken from it.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and write nothing.")] = False,
 ) -> int:
@@ -101,7 +105,12 @@ def run(
         registry.choose(environment_name)  # unknown names are bad input
     target_dir = Path(loaded.target or DEFAULT_TARGET)
     plan = expand(loaded, run_seed=seed if seed is not None else random.SystemRandom().getrandbits(32))
+    preflight = []
+    if is_block_device(target_dir):
+        preflight = guard(target_dir, allow_destroy=allow_destroy, force=force, working_set_bytes=loaded.working_set.size)
     if dry_run:
+        for line in preflight:
+            console().print(line, markup=False)
         return _dry_run(loaded, plan, target_dir, db_path, fio_path, space_reserve)
 
     fio = find_fio(fio_path)
@@ -113,7 +122,10 @@ def run(
     run_tag = uuid.uuid4().hex[:8]
     run_name = name or f"{loaded.name}-{run_tag}"
     notify = _notifier()
+    for line in preflight:
+        notify(line)
     launch.recover(db_path, notify)
+    remove_dead_leftovers(notify)  # iocompare-* containers and volumes of dead runs (by their labels)
 
     def create_run(store, final_suite: Suite, final_plan, space, environments) -> int:
         return store.create_run(

@@ -11,7 +11,8 @@ from pathlib import Path
 import psutil
 
 from iocompare.engines.fio_job import render_layout_job
-from iocompare.environments.base import CacheLayer, Environment, Instance, RunContext
+from iocompare.environments.base import CacheLayer, Environment, Instance, RunContext, SpaceNeed
+from iocompare.environments.blockdev import device_facts, is_block_device
 from iocompare.errors import ToolError, UserError
 from iocompare.execute.proc import describe_failure, run
 from iocompare.facts import storage_facts
@@ -22,7 +23,9 @@ DROP_CACHES = Path("/proc/sys/vm/drop_caches")
 
 
 def check_target(target: Path) -> None:
-    """The target must be an existing, writable directory: say which of these it is not."""
+    """The target must be an existing, writable directory (or a block device, guarded elsewhere)."""
+    if is_block_device(target):
+        return
     if not target.exists():
         raise UserError(f"target directory {target} does not exist", hint="create it or pass --target DIR")
     if not target.is_dir():
@@ -67,13 +70,20 @@ class HostInstance(Instance):
         return {"host_caches_dropped": drop_host_caches()}
 
     def run_fio(self, job_text: str, *, timeout_s: float) -> FioRun:
+        resources = self._env.context.resources
+        registered = []
+
         def remember(pid: int) -> None:
             self._fio_pid = pid
+            # fio runs in its own session: if iocompare is killed, the next start stops it.
+            registered.append(resources.add_process(pid, note="fio"))
 
         try:
             return run_fio_in(self._env.scratch, self._env.context.fio.path, job_text, timeout_s=timeout_s, on_start=remember)
         finally:
             self._fio_pid = None
+            for resource in registered:
+                resources.discard(resource)
 
     def pids_to_monitor(self) -> Sequence[int]:
         return (self._fio_pid,) if self._fio_pid else ()
@@ -85,12 +95,23 @@ class HostEnvironment(Environment):
 
     def __init__(self, name: str, context: RunContext) -> None:
         super().__init__(name, context)
-        self.scratch = context.target / f"iocompare-{context.run_tag}" / name.replace(":", "-")
+        # On a raw block device the device itself is the working set; job files go to /tmp.
+        self.block_device = is_block_device(context.target)
+        base = Path(tempfile.gettempdir()) if self.block_device else context.target
+        self.scratch = base / f"iocompare-{context.run_tag}" / name.replace(":", "-")
         self._facts: dict[str, str] | None = None
+        self._laid_out: set[int] = set()
 
     @property
     def host_storage_path(self) -> Path:
-        return self.scratch if self.scratch.exists() else self.context.target
+        if self.scratch.exists():
+            return self.scratch
+        return self.scratch.parent.parent if self.block_device else self.context.target
+
+    def space_needs(self, working_set_bytes: int) -> Sequence[SpaceNeed]:
+        if self.block_device:
+            return ()  # the device is overwritten in place; nothing grows on a filesystem
+        return super().space_needs(working_set_bytes)
 
     def setup(self) -> None:
         check_target(self.context.target)
@@ -112,18 +133,22 @@ class HostEnvironment(Environment):
                 self.context.resources.discard(resource)
 
     def working_set_path(self, size_bytes: int) -> str:
+        if self.block_device:
+            return str(self.context.target)
         return str(self.scratch / f"working-set-{short_size(size_bytes)}.dat")
 
     def ensure_working_set(self, size_bytes: int, *, timeout_s: float) -> None:
         path = Path(self.working_set_path(size_bytes))
-        if path.exists() and path.stat().st_size == size_bytes:
+        if size_bytes in self._laid_out or (not self.block_device and path.exists() and path.stat().st_size == size_bytes):
             return
         fio_run = run_fio_in(
             self.scratch, self.context.fio.path, render_layout_job(filename=str(path), size_bytes=size_bytes), timeout_s=timeout_s
         )
         if fio_run.exit_code != 0:
-            path.unlink(missing_ok=True)
+            if not self.block_device:
+                path.unlink(missing_ok=True)
             raise ToolError(f"laying out the working set {path} failed:\n" + describe_failure(fio_run.argv, fio_run.exit_code, fio_run.stderr))
+        self._laid_out.add(size_bytes)
 
     def instance(self) -> Instance:
         return HostInstance(self)
@@ -134,7 +159,7 @@ class HostEnvironment(Environment):
                 "kind": self.kind,
                 "fio_version": self.context.fio.version,
                 "fio_path": self.context.fio.path,
-                **storage_facts(self.scratch if self.scratch.exists() else self.context.target),
+                **(device_facts(self.context.target) if self.block_device else storage_facts(self.scratch if self.scratch.exists() else self.context.target)),
             }
         return self._facts
 

@@ -60,20 +60,28 @@ def reserves(environments: Mapping[str, Environment], reserve: Reserve) -> dict[
     return out
 
 
-def recover(db_path: Path, notify: Notify) -> None:
-    """Remove what killed runs left behind and mark their database rows interrupted."""
+def recover_leftovers(notify: Notify) -> None:
+    """Remove what killed runs left behind (their manifests name it); cheap when there is none."""
     for stale in recover_stale_runs():
         removed = ", ".join(stale.removed) or "nothing left to remove"
         notify(f"cleaned up after a killed iocompare run ({stale.description or stale.run_tag}, pid {stale.pid}): {removed}")
-    if not db_path.exists():
-        return
-    with Store.open(db_path) as store:
-        for run_id, settings in store.running_runs():
-            pid = int(settings.get("pid", 0))
-            if pid and _pid_alive(pid) and _process_start_time(pid) == settings.get("pid_start"):
-                continue
-            store.finish_run(run_id, "interrupted")
-            notify(f"run {run_id} was left running by a killed process; marked interrupted (iocompare run --resume {run_id})")
+
+
+def mark_dead_runs(store: Store, notify: Notify) -> None:
+    """Runs still marked running whose process is gone become 'interrupted' (and resumable)."""
+    for run_id, settings in store.running_runs():
+        pid = int(settings.get("pid", 0))
+        if pid and _pid_alive(pid) and _process_start_time(pid) == settings.get("pid_start"):
+            continue
+        store.finish_run(run_id, "interrupted")
+        notify(f"run {run_id} was left running by a killed process; marked interrupted (iocompare run --resume {run_id})")
+
+
+def recover(db_path: Path, notify: Notify) -> None:
+    recover_leftovers(notify)
+    if db_path.exists():
+        with Store.open(db_path) as store:
+            mark_dead_runs(store, notify)
 
 
 def process_identity() -> dict[str, object]:

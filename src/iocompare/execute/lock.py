@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -19,11 +20,22 @@ LOCK_NAME = ".iocompare.lock"
 
 class TargetLock:
     def __init__(self, target: Path, *, description: str) -> None:
-        self.path = target / LOCK_NAME
+        self.is_device = stat.S_ISBLK(os.stat(target).st_mode) if target.exists() else False
+        # A block device is locked through its own node: nothing is written next to it.
+        self.path = target if self.is_device else target / LOCK_NAME
         self._description = description
         self._fd: int | None = None
 
     def __enter__(self) -> TargetLock:
+        if self.is_device:
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise UserError(f"block device {self.path} is in use by another iocompare run", hint="wait for it to finish") from None
+            self._fd = fd
+            return self
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
@@ -51,7 +63,8 @@ class TargetLock:
         if self._fd is None:
             return
         try:
-            self.path.unlink(missing_ok=True)
+            if not self.is_device:
+                self.path.unlink(missing_ok=True)
         finally:
             os.close(self._fd)  # closing releases the flock
             self._fd = None
