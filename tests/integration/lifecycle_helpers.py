@@ -40,7 +40,7 @@ def loop_device(tmp_path: Path, size_mib: int) -> Iterator[Path]:
 
 def start_iocompare(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "iocompare", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        [sys.executable, "-X", "faulthandler", "-m", "iocompare", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
 
 
@@ -76,6 +76,8 @@ def fio_processes_using(path: Path) -> list[int]:
         try:
             if entry.joinpath("comm").read_text().strip() != "fio":
                 continue
+            if entry.joinpath("stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue  # dead; only unreaped because this sandbox's init does not reap orphans
             links = [os.readlink(fd) for fd in entry.joinpath("fd").iterdir()]
             cmdline = entry.joinpath("cmdline").read_text()
         except OSError:
@@ -86,6 +88,15 @@ def fio_processes_using(path: Path) -> list[int]:
 
 
 def interrupt(process: subprocess.Popen[str], sig: signal.Signals) -> tuple[int, str, str]:
+    status = Path(f"/proc/{process.pid}/status").read_text()
+    masks = [line for line in status.splitlines() if line.startswith(("SigBlk", "SigIgn", "SigCgt"))]
     process.send_signal(sig)
-    out, err = process.communicate(timeout=120)
+    try:
+        out, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        ps = subprocess.run(["ps", "-eo", "pid,ppid,pgid,sid,stat,wchan:20,comm"], capture_output=True, text=True).stdout
+        masks.append("\n".join(line for line in ps.splitlines() if "fio" in line or "python" in line))
+        process.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+        out, err = process.communicate()
+        raise AssertionError(f"iocompare did not stop on {sig.name} ({masks}):\n{err[-6000:]}") from None
     return process.returncode, out, err

@@ -149,3 +149,11 @@ def test_missing_or_old_fio_is_bad_input(tmp_path, capsys, isolated_db):
     code, _, err = run_cli(capsys, "run", "--fio", str(old), "--target", str(tmp_path))
     assert code == 2 and "fio version fio-2.21 is older than 3.0" in err
     assert not isolated_db.exists()
+
+
+def test_relative_target_is_resolved(tmp_path, capsys, tiny_suite, isolated_db, monkeypatch):
+    (tmp_path / "rel").mkdir()
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, "run", "--suite", str(tiny_suite()), "--target", "rel")
+    assert code == 0, err
+    assert os.listdir(tmp_path / "rel") == []

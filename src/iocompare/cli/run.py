@@ -21,6 +21,7 @@ from iocompare.environments.host import check_target
 from iocompare.errors import ExitCode, UserError
 from iocompare.execute import launch
 from iocompare.execute.resources import RunResources
+from iocompare.execute.signals import Terminated
 from iocompare.execute.space import Reserve, describe
 from iocompare.facts import host_facts
 from iocompare.report.build import build_report
@@ -102,7 +103,8 @@ def run(
         loaded = validate_suite({**loaded.model_dump(mode="json"), "target": str(target)}, "--target")
     for environment_name in loaded.environments:
         registry.choose(environment_name)  # unknown names are bad input
-    target_dir = Path(loaded.target or DEFAULT_TARGET)
+    # Absolute: fio runs with its own working directory, so a relative path would point elsewhere.
+    target_dir = Path(loaded.target or DEFAULT_TARGET).absolute()
     plan = expand(loaded, run_seed=seed if seed is not None else random.SystemRandom().getrandbits(32))
     preflight = []
     if is_block_device(target_dir):
@@ -195,7 +197,13 @@ def _execute_and_report(job: launch.Launch, create_run, done: frozenset[int], no
         if run_id is not None:
             notify(f"interrupted: finished trials of run {run_id} are kept in {job.db_path}; continue with: iocompare run --resume {run_id} --db {shlex.quote(str(job.db_path))}")
         notify("removed: " + (", ".join(removed) if removed else "nothing was left to remove"))
-        raise
+        # Returned, not raised: Typer turns every KeyboardInterrupt into exit code 130, which
+        # would hide SIGTERM's 143.
+        if isinstance(exc, Terminated):
+            notify(f"iocompare: terminated by {exc}")
+            return ExitCode.TERMINATED
+        notify("iocompare: interrupted")
+        return ExitCode.INTERRUPTED
     finally:
         for observer in observers:
             observer.close()

@@ -9,15 +9,13 @@ definition of a trial asks.
 from __future__ import annotations
 
 import abc
-import contextlib
-import os
-import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Self
 
 from iocompare.engines.fio_binary import FioBinary
+from iocompare.execute.proc import kill_tree
 from iocompare.execute.resources import RunResources
 from iocompare.model import FioRun
 
@@ -75,12 +73,15 @@ class Instance(abc.ABC):
         """Host PIDs whose CPU counts as this environment's (fio, VMM, container processes)."""
         return ()
 
+    def after_run_facts(self) -> Mapping[str, str]:
+        """Facts known only once fio has finished (e.g. a container cgroup's CPU time)."""
+        return {}
+
     def abort(self) -> None:
         """Stop the running fio now (free space fell below the reserve). Called from the monitor
-        thread; run_fio then returns or raises. Default: kill the monitored process groups."""
+        thread; run_fio then returns or raises. Default: kill the monitored process trees."""
         for pid in self.pids_to_monitor():
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(os.getpgid(pid), signal.SIGKILL)
+            kill_tree(pid)
 
 
 class Environment(abc.ABC):

@@ -121,7 +121,9 @@ def execute(
     removed: list[str] = []
     with terminate_as_interrupt():
         try:
-            with TargetLock(launch.target, description=launch.description):
+            with TargetLock(launch.target, description=launch.description) as lock:
+                if not lock.is_device:
+                    resources.add("lock", str(lock.path), note="target lock")
                 environments = create_environments(tuple(launch.suite.environments), context)
                 with Store.open(launch.db_path) as store:
                     space = space_for(launch.suite, environments, db_path=launch.db_path, trials=len(launch.plan.trials), reserve=launch.reserve)

@@ -6,14 +6,18 @@ it forked, and no child outlives the run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import time
+
+import psutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from iocompare.errors import ToolError
+from iocompare.execute.signals import SignalsHeld
 
 _TAIL_CHARS = 2000
 
@@ -54,43 +58,68 @@ def run(
     """Run argv; raise ToolError on timeout, on a missing program, or (with check) on failure."""
     argv = tuple(str(a) for a in argv)
     started = time.monotonic()
-    try:
-        process = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=cwd,
-            env=env,
-            start_new_session=True,
-        )
-    except FileNotFoundError:
-        raise ToolError(f"program not found: {argv[0]}", hint=f"install {os.path.basename(argv[0])}") from None
-    if on_start is not None:
-        on_start(process.pid)
-    try:
-        stdout, stderr = process.communicate(stdin_data, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        _kill_group(process)
-        stdout, stderr = process.communicate()
-        raise ToolError(
-            f"timed out after {timeout_s:.0f} s: {' '.join(argv)}"
-            + (f"\nstderr: {_tail(stderr)}" if stderr.strip() else "")
-        ) from None
-    except BaseException:
-        # Ctrl-C or another exception while waiting: the child must not outlive us.
-        _kill_group(process)
-        process.communicate()
-        raise
+    held = SignalsHeld()
+    with held:
+        try:
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=cwd,
+                env=env,
+                start_new_session=True,
+            )
+        except FileNotFoundError:
+            raise ToolError(f"program not found: {argv[0]}", hint=f"install {os.path.basename(argv[0])}") from None
+        try:
+            if on_start is not None:
+                on_start(process.pid)
+            held.release()  # a signal that arrived since the fork is raised here, inside the try
+            stdout, stderr = process.communicate(stdin_data, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            stdout, stderr = process.communicate()
+            raise ToolError(
+                f"timed out after {timeout_s:.0f} s: {' '.join(argv)}"
+                + (f"\nstderr: {_tail(stderr)}" if stderr.strip() else "")
+            ) from None
+        except BaseException:
+            # Ctrl-C or SIGTERM while waiting: the child must not outlive us. communicate() is not
+            # called again: after an exception raised inside it, a second call can wait forever.
+            _kill_group(process)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=30)
+            for stream in (process.stdin, process.stdout, process.stderr):
+                if stream is not None:
+                    stream.close()
+            raise
     done = Completed(argv, process.returncode, stdout, stderr, time.monotonic() - started)
     if check and done.exit_code != 0:
         raise ToolError(describe_failure(done.argv, done.exit_code, done.stderr, done.stdout))
     return done
 
 
-def _kill_group(process: subprocess.Popen[str]) -> None:
+def kill_tree(pid: int, wait_s: float = 15.0) -> None:
+    """SIGKILL a process and all its descendants, and wait until they are gone.
+
+    A process group is not enough: fio calls setsid() in every job process it forks, so its jobs
+    leave the group of the fio we started and would keep doing IO after it was killed.
+    """
     try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    psutil.wait_procs(processes, timeout=wait_s)
+
+
+def _kill_group(process: subprocess.Popen[str], wait_s: float = 15.0) -> None:
+    kill_tree(process.pid, wait_s)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # anything else left in the child's session
+    process.poll()

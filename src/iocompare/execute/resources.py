@@ -9,6 +9,7 @@ loss): the next `iocompare` start finds manifests whose process is gone and remo
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -17,6 +18,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from iocompare.execute.proc import kill_tree
 
 STATE_ENV = "IOCOMPARE_STATE_DIR"
 
@@ -69,12 +72,13 @@ def remove_resource(resource: Resource) -> None:
         else:
             with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
                 path.unlink()
+    elif resource.kind == "lock":
+        _remove_unheld_lock(Path(resource.ident))
     elif resource.kind == "process":
         pid_text, _, start = resource.ident.partition("@")
         pid = int(pid_text)
         if _pid_alive(pid) and (not start or _process_start_time(pid) == start):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, 9)
+            kill_tree(pid)
     elif resource.kind in ("container", "volume") and shutil.which(resource.engine or ""):
         argv = [resource.engine, "rm", "-f", resource.ident]
         if resource.kind == "volume":
@@ -84,6 +88,21 @@ def remove_resource(resource: Resource) -> None:
     elif resource.kind == "mount":
         with contextlib.suppress(subprocess.SubprocessError, OSError):
             subprocess.run(["umount", "-l", resource.ident], capture_output=True, timeout=60)
+
+
+def _remove_unheld_lock(path: Path) -> None:
+    """Unlink a lock file only if nobody holds it (a newer run may be using the same path)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def process_ident(pid: int) -> str:

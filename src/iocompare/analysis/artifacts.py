@@ -1,0 +1,296 @@
+"""Artifact checks 1-8 (METHODOLOGY.md): a fired check flags a result, it never fixes it.
+
+Each check has a stable identifier, a status (fired, passed, not evaluated for lack of a
+reference, not applicable to this cell), the numbers it looked at and one line for the user.
+A check that lacks its reference says "not evaluated" rather than passing silently.
+Inputs, thresholds and why they are what they are: docs/statistics.md.
+"""
+
+from __future__ import annotations
+
+import enum
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from iocompare.facts import MEMORY_FILESYSTEMS
+from iocompare.model import Cell, FioResult, Pattern, TrialStatus
+from iocompare.units import format_ns, format_rate, format_size
+
+
+class CheckId(str, enum.Enum):
+    MEMORY_FILESYSTEM = "memory-filesystem"
+    WORKING_SET = "working-set-vs-cache"
+    FASTER_THAN_HOST = "faster-than-host"
+    LATENCY_FLOOR = "below-device-latency-floor"
+    BYTE_ACCOUNTING = "byte-accounting"
+    FLUSH = "flush-not-honoured"
+    RUN_SANITY = "run-sanity"
+    SOFTWARE_EMULATION = "software-emulation"
+
+
+class CheckStatus(str, enum.Enum):
+    FIRED = "fired"
+    PASSED = "passed"
+    NOT_EVALUATED = "not evaluated"  # its reference or its input is missing
+    NOT_APPLICABLE = "not applicable"  # meaningless for this cell or environment
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: CheckId
+    status: CheckStatus
+    label: str  # short, for verdicts and headlines: "faster than the host"
+    explanation: str  # one line a user understands
+    evidence: Mapping[str, float | int | str] = field(default_factory=dict)
+
+    @property
+    def fired(self) -> bool:
+        return self.status is CheckStatus.FIRED
+
+
+@dataclass(frozen=True)
+class TrialEvidence:
+    trial_id: int
+    status: TrialStatus
+    reason: str | None
+    result: FioResult | None
+    device_read_bytes: int | None = None  # target device, whole monitored trial (ramp included)
+    device_write_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class CellEvidence:
+    cell: Cell
+    environment: str
+    kind: str  # "host", "container", "qemu", ...
+    facts: Mapping[str, str]  # environment facts overlaid with the trials' facts
+    trials: tuple[TrialEvidence, ...]
+
+    @property
+    def ok(self) -> list[FioResult]:
+        return [t.result for t in self.trials if t.status is TrialStatus.OK and t.result is not None]
+
+    def median(self, value: Callable[[FioResult], float | None]) -> float | None:
+        values = [v for v in (value(r) for r in self.ok) if v is not None]
+        return statistics.median(values) if values else None
+
+
+@dataclass(frozen=True)
+class References:
+    """What the checks compare against, from the host (reference) environment of the same run."""
+
+    is_reference: bool = False  # this environment is the host reference itself
+    host_cell: CellEvidence | None = None  # the same cell on the host
+    qd1_read_latency_ns: float | None = None  # host 4 KiB random read QD1, median clat p50
+    host_flush_latency_ns: float | None = None  # host fsync probe, median fdatasync p50
+    env_flush_latency_ns: float | None = None  # this environment's own fsync probe
+    host_memory_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    cache_multiple: float = 2.0  # working set >= 2x every cache layer that is not bypassed
+    faster_than_host: float = 1.1
+    latency_floor_share: float = 0.5  # median clat below half the host's QD1 p50: memory
+    read_share: float = 0.5  # device read bytes / fio read bytes
+    write_share: float = 0.9  # device write bytes / fio write bytes (writes end with end_fsync)
+    flush_share: float = 0.5  # fdatasync p50 below half the host's: flushes not honoured
+    min_ios: int = 100  # fewer IOs than this cannot carry a p99
+
+
+def read_clat_p50(r: FioResult) -> float | None:
+    return r.read.clat.p50_ns if r.read is not None else None
+
+
+def sync_p50(r: FioResult) -> float | None:
+    return r.sync.p50_ns if r.sync is not None else None
+
+
+def _result(check: CheckId, status: CheckStatus, label: str, explanation: str, **evidence: float | int | str) -> CheckResult:
+    return CheckResult(check, status, label, explanation, evidence)
+
+
+def _not_evaluated(check: CheckId, why: str) -> CheckResult:
+    return _result(check, CheckStatus.NOT_EVALUATED, "not evaluated", f"not evaluated: {why}")
+
+
+def _not_applicable(check: CheckId, why: str) -> CheckResult:
+    return _result(check, CheckStatus.NOT_APPLICABLE, "not applicable", f"not applicable: {why}")
+
+
+def check_memory_filesystem(ev: CellEvidence) -> CheckResult:
+    c, f = CheckId.MEMORY_FILESYSTEM, ev.facts
+    types = [t for t in (f.get("fs_type"), f.get("fs_type_inside")) if t]
+    if f.get("mount_kind") == "tmpfs":
+        types.append("tmpfs")
+    if not types and "memory_backed" not in f and "direct_io_honoured" not in f:
+        return _not_evaluated(c, "the target's filesystem type was not recorded")
+    shown = ", ".join(dict.fromkeys(types)) or "unknown"
+    if f.get("memory_backed") == "yes" or any(t in MEMORY_FILESYSTEMS for t in types):
+        return _result(c, CheckStatus.FIRED, f"memory filesystem ({shown})", f"the target is on {shown}: these numbers measure RAM, not a disk", fs_type=shown)
+    if f.get("direct_io_honoured") == "no" or any(t == "fuse" or t.startswith("fuse") for t in types):
+        return _result(c, CheckStatus.FIRED, f"O_DIRECT not honoured ({shown})", f"{shown} silently drops O_DIRECT: the page cache is in the path", fs_type=shown)
+    return _result(c, CheckStatus.PASSED, "disk filesystem", f"the target is on {shown}", fs_type=shown)
+
+
+def check_working_set(ev: CellEvidence, refs: References, th: Thresholds) -> CheckResult:
+    c, f, ws = CheckId.WORKING_SET, ev.facts, ev.cell.working_set_bytes
+    if f.get("working_set_warning"):
+        return _result(c, CheckStatus.FIRED, "working set fits in a cache", f["working_set_warning"], working_set_bytes=ws)
+    layers: list[tuple[str, str, int | None]] = []  # (label, layer, RAM bytes)
+    if f.get("host_page_cache_in_path") == "yes":
+        layers.append(("host page cache in path", "host page cache", refs.host_memory_bytes))
+    if not ev.cell.direct:
+        guest = f.get("guest_memory_bytes")
+        layers.append(("page cache in path", "page cache", int(guest) if guest else refs.host_memory_bytes))
+    for label, layer, ram in layers:
+        if ram is None:
+            return _not_evaluated(c, f"the size of the {layer} in the path is unknown")
+        if ws < th.cache_multiple * ram:
+            return _result(
+                c, CheckStatus.FIRED, label,
+                f"the {format_size(ws)} working set is smaller than {th.cache_multiple:g}x the {layer} ({format_size(ram)}) that is not bypassed",
+                working_set_bytes=ws, cache_bytes=ram,
+            )
+    detail = "; ".join(f"{layer} {format_size(ram or 0)}" for _, layer, ram in layers) or "no cache layer in the path"
+    return _result(c, CheckStatus.PASSED, "working set large enough", f"working set {format_size(ws)}; {detail}", working_set_bytes=ws)
+
+
+def check_faster_than_host(ev: CellEvidence, refs: References, th: Thresholds) -> CheckResult:
+    c = CheckId.FASTER_THAN_HOST
+    if refs.is_reference:
+        return _not_applicable(c, "this environment is the host reference")
+    mine = ev.median(lambda r: r.total_bw_bps)
+    host = refs.host_cell.median(lambda r: r.total_bw_bps) if refs.host_cell else None
+    if not host or mine is None:
+        return _not_evaluated(c, "no reference: the host has no successful trial of this cell")
+    ratio = mine / host
+    evidence = {"median_bw_bps": mine, "host_median_bw_bps": host, "ratio": ratio}
+    if ratio > th.faster_than_host:
+        return _result(c, CheckStatus.FIRED, "faster than the host",
+                       f"{format_rate(mine)} is {ratio:.2f}x the host's {format_rate(host)} on the same storage: a cache?", **evidence)
+    return _result(c, CheckStatus.PASSED, "not faster than the host", f"{ratio:.2f}x the host's throughput", **evidence)
+
+
+def check_latency_floor(ev: CellEvidence, refs: References, th: Thresholds) -> CheckResult:
+    c = CheckId.LATENCY_FLOOR
+    # Sequential reads may legitimately beat random QD1 latency: the device's own read-ahead.
+    if ev.cell.pattern not in (Pattern.RAND_READ, Pattern.MIXED_RAND):
+        return _not_applicable(c, "only random reads are compared with the device's QD1 read latency")
+    if refs.qd1_read_latency_ns is None:
+        return _not_evaluated(c, "no reference: the run has no host 4 KiB random read QD1 cell")
+    mine = ev.median(read_clat_p50)
+    if mine is None:
+        return _not_evaluated(c, "no read completion latency in this cell")
+    floor = refs.qd1_read_latency_ns
+    evidence = {"median_clat_p50_ns": mine, "host_qd1_clat_p50_ns": floor}
+    if mine < th.latency_floor_share * floor:
+        return _result(c, CheckStatus.FIRED, "below the device's latency floor",
+                       f"median read latency {format_ns(mine)} is below the host device's QD1 latency {format_ns(floor)}: served from memory", **evidence)
+    return _result(c, CheckStatus.PASSED, "above the device's latency floor", f"median read latency {format_ns(mine)}, host QD1 {format_ns(floor)}", **evidence)
+
+
+def check_byte_accounting(ev: CellEvidence, th: Thresholds) -> CheckResult:
+    """Device bytes over the whole monitored trial (ramp included) against fio's io_bytes (ramp
+    excluded): the share is an upper bound of what reached the device, so a fire is certain."""
+    c = CheckId.BYTE_ACCOUNTING
+    if not ev.facts.get("device"):
+        return _not_evaluated(c, "no block device counters for the target")
+    shares: dict[str, list[float]] = {"read": [], "write": []}
+    for t in ev.trials:
+        if t.status is not TrialStatus.OK or t.result is None or t.device_read_bytes is None:
+            continue
+        for side, device in (("read", t.device_read_bytes), ("write", t.device_write_bytes)):
+            d = getattr(t.result, side)
+            if d is not None and d.io_bytes > 0 and device is not None:
+                shares[side].append(device / d.io_bytes)
+    if not shares["read"] and not shares["write"]:
+        return _not_evaluated(c, "no monitor samples for this cell's trials")
+    evidence: dict[str, float | int | str] = {}
+    fired = []
+    for side, limit in (("read", th.read_share), ("write", th.write_share)):
+        if shares[side]:
+            share = statistics.median(shares[side])
+            evidence[f"{side}_share"] = share
+            if share < limit:
+                fired.append(f"the device saw {share:.0%} of fio's {side} bytes (expected >= {limit:.0%})")
+    if fired:
+        return _result(c, CheckStatus.FIRED, "a cache absorbed the IO", "; ".join(fired) + ": a cache absorbed the IO", **evidence)
+    return _result(c, CheckStatus.PASSED, "bytes reached the device",
+                   ", ".join(f"{k.split('_')[0]}s {v:.0%}" for k, v in evidence.items()) + " of fio's bytes reached the device", **evidence)
+
+
+def check_flush(ev: CellEvidence, refs: References, th: Thresholds) -> CheckResult:
+    c = CheckId.FLUSH
+    if not ev.cell.pattern.writes:
+        return _not_applicable(c, "the cell does not write")
+    if refs.is_reference:
+        return _not_applicable(c, "this environment is the host reference")
+    if refs.host_flush_latency_ns is None:
+        return _not_evaluated(c, "no reference: the run has no host fsync probe")
+    if refs.env_flush_latency_ns is None:
+        return _not_evaluated(c, "this environment has no fsync probe result")
+    mine, host = refs.env_flush_latency_ns, refs.host_flush_latency_ns
+    evidence = {"fdatasync_p50_ns": mine, "host_fdatasync_p50_ns": host}
+    if mine < th.flush_share * host:
+        return _result(c, CheckStatus.FIRED, "flushes not honoured",
+                       f"fdatasync takes {format_ns(mine)} against the host device's {format_ns(host)}: flushes do not reach the disk", **evidence)
+    return _result(c, CheckStatus.PASSED, "flushes honoured", f"fdatasync {format_ns(mine)}, host {format_ns(host)}", **evidence)
+
+
+def check_run_sanity(ev: CellEvidence, th: Thresholds) -> CheckResult:
+    c = CheckId.RUN_SANITY
+    ran = [t for t in ev.trials if t.status in (TrialStatus.OK, TrialStatus.FAILED)]
+    if not ran:
+        return _not_evaluated(c, "no trial ran")
+    problems: list[str] = []
+    bad = 0
+    for t in ran:
+        found = []
+        if t.status is TrialStatus.FAILED:
+            found.append(f"trial failed: {t.reason or 'no reason recorded'}")
+        if t.result is not None:
+            found += list(t.result.problems)
+            if t.result.error:
+                found.append(f"fio error {t.result.error}")
+            ios = sum(d.total_ios for d in (t.result.read, t.result.write) if d is not None)
+            if t.status is TrialStatus.OK and ios < th.min_ios:
+                found.append(f"only {ios} IOs completed (fewer than {th.min_ios})")
+        bad += bool(found)
+        problems += [p for p in found if p not in problems]
+    if bad:
+        return _result(c, CheckStatus.FIRED, "run problems",
+                       f"{bad} of {len(ran)} trials had problems: " + "; ".join(problems[:3]), trials_with_problems=bad, trials=len(ran))
+    return _result(c, CheckStatus.PASSED, "runs clean", f"{len(ran)} trials without fio errors, short or dropped IOs", trials=len(ran))
+
+
+def check_software_emulation(ev: CellEvidence) -> CheckResult:
+    c, f = CheckId.SOFTWARE_EMULATION, ev.facts
+    accel = f.get("accelerator")
+    if accel == "tcg":
+        caveat = f.get("timing_caveat", "QEMU TCG emulates the CPU in software")
+        return _result(c, CheckStatus.FIRED, "software emulation (TCG)", f"{caveat}: timings do not represent a KVM host", accelerator=accel)
+    if accel:
+        return _result(c, CheckStatus.PASSED, f"hardware virtualisation ({accel})", f"accelerator {accel}", accelerator=accel)
+    if ev.kind in ("host", "container", "docker", "podman"):
+        return _not_applicable(c, f"a {ev.kind} runs on the host CPU")
+    return _not_evaluated(c, "the accelerator was not recorded")
+
+
+def check_cell(ev: CellEvidence, refs: References, th: Thresholds = Thresholds()) -> tuple[CheckResult, ...]:
+    """All eight checks for one cell in one environment, in METHODOLOGY.md's order."""
+    return (
+        check_memory_filesystem(ev),
+        check_working_set(ev, refs, th),
+        check_faster_than_host(ev, refs, th),
+        check_latency_floor(ev, refs, th),
+        check_byte_accounting(ev, th),
+        check_flush(ev, refs, th),
+        check_run_sanity(ev, th),
+        check_software_emulation(ev),
+    )
+
+
+def fired_labels(results: Sequence[CheckResult]) -> tuple[str, ...]:
+    return tuple(r.label for r in results if r.fired)
