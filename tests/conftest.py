@@ -14,6 +14,7 @@ name = "tiny"
 runtime_s = 1
 ramp_s = 0
 repeat = {repeat}
+max_repeat = {repeat}
 environments = {environments}
 
 [working_set]

@@ -69,7 +69,7 @@ def test_interrupt_keeps_finished_trials_and_cleans_up(tmp_path, capsys, tiny_su
 def test_buffered_io_with_small_working_set_is_refused_not_run(tmp_path, capsys, isolated_db):
     suite = tmp_path / "buffered.toml"
     suite.write_text(
-        'name = "buffered"\nruntime_s = 1\nramp_s = 0\ndirect = false\n[working_set]\nsize = "16m"\n'
+        'name = "buffered"\nruntime_s = 1\nramp_s = 0\nrepeat = 1\nmax_repeat = 1\ndirect = false\n[working_set]\nsize = "16m"\n'
         '[[workloads]]\nname = "rr"\npattern = "rand-read"\n'
     )
     target = tmp_path / "t"
@@ -98,3 +98,22 @@ def test_read_only_target_is_bad_input(tmp_path, capsys, isolated_db):
     err = capsys.readouterr().err
     assert code == 2 and f"target directory {target} is not writable" in err
     assert not isolated_db.exists()
+
+
+def test_a_a_run_adds_adaptive_rounds_up_to_the_cap(tmp_path, capsys, isolated_db):
+    suite = tmp_path / "aa.toml"
+    suite.write_text(
+        'name = "aa"\nruntime_s = 1\nramp_s = 0\nrepeat = 2\nmax_repeat = 3\nenvironments = ["host", "host:twin"]\n'
+        '[working_set]\nsize = "32m"\n[[workloads]]\nname = "rr"\npattern = "rand-read"\nblock_sizes = ["4k"]\n'
+    )
+    target = tmp_path / "t"
+    target.mkdir()
+    assert main(["run", "--suite", str(suite), "--target", str(target)]) == 0
+    run = latest(isolated_db)
+    per_env = {}
+    for stored in run.trials:
+        per_env[stored.trial.environment] = per_env.get(stored.trial.environment, 0) + 1
+    assert set(per_env) == {"host", "host:twin"}
+    assert all(2 <= n <= 3 for n in per_env.values()) and per_env["host"] == per_env["host:twin"]
+    assert set(run.settings["stopping"]) == {"rr@4k"}
+    assert os.listdir(target) == []

@@ -29,6 +29,7 @@ name = "space"
 runtime_s = {runtime}
 ramp_s = 0
 repeat = {repeat}
+max_repeat = {repeat}
 [working_set]
 size = "{size}"
 min_size = "{floor}"

@@ -36,4 +36,4 @@ def test_expansion_is_reproducible_from_the_run_seed():
 
 def test_fio_seconds_is_ramp_plus_runtime_over_trials():
     plan = expand(load_suite("quick"), run_seed=1)
-    assert plan.fio_seconds == 12 * (2 + 8)
+    assert plan.fio_seconds == 20 * (1 + 5)

@@ -31,7 +31,7 @@ def error_of(tmp_path, text):
 
 def test_minimal_suite_gets_documented_defaults(tmp_path):
     suite = load_suite(write_suite(tmp_path, MINIMAL))
-    assert suite.runtime_s == 30 and suite.ramp_s == 5 and suite.repeat == 1
+    assert suite.runtime_s == 30 and suite.ramp_s == 5 and suite.repeat == 5 and suite.max_repeat == 20
     assert suite.direct is True and suite.ioengine.value == "libaio"
     assert suite.block_sizes == [4096]
     assert suite.environments == ["host"]

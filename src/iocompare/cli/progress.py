@@ -32,7 +32,8 @@ class LineObserver:
                 self._pending[(trial.round, trial.cell.key)] += 1
         self._cells_total = len(self._pending)
         self._cells_done = 0
-        self._rounds = plan.suite.repeat
+        suite = plan.suite
+        self._rounds = f"{suite.repeat}" if suite.max_repeat == suite.repeat else f"{suite.repeat}-{suite.max_repeat}"
 
     def trial_started(self, trial: Trial) -> None:
         pass
@@ -55,6 +56,13 @@ class LineObserver:
 
     def note(self, message: str) -> None:
         self._out.print(message, markup=False)
+
+    def trials_added(self, trials: list[Trial]) -> None:
+        keys = {(trial.round, trial.cell.key) for trial in trials}
+        for trial in trials:
+            self._pending[(trial.round, trial.cell.key)] += 1
+        self._cells_total += len(keys)
+        self._out.print(f"adaptive: another round for {len({t.cell.key for t in trials})} undecided cell(s)", markup=False)
 
     def close(self) -> None:
         pass
@@ -99,6 +107,12 @@ class BarObserver:
 
     def note(self, message: str) -> None:
         self._progress.console.print(message, markup=False)
+
+    def trials_added(self, trials: list[Trial]) -> None:
+        self._trials += len(trials)
+        total = self._progress.tasks[0].total or 0
+        self._progress.update(self._overall, total=total + sum(t.cell.seconds for t in trials))
+        self.note(f"adaptive: another round for {len({t.cell.key for t in trials})} undecided cell(s)")
 
     def close(self) -> None:
         self._progress.stop()

@@ -30,6 +30,7 @@ from iocompare.report.terminal import render_terminal
 from iocompare.spec.expand import expand
 from iocompare.spec.load import load_suite, validate_suite
 from iocompare.spec.models import Suite
+from iocompare.spec.references import with_references
 from iocompare.store import Store
 from iocompare.units import parse_size
 
@@ -77,7 +78,8 @@ def run(
     env: Annotated[list[str] | None, typer.Option("--env", help="Environment to run in (repeatable); see iocompare envs.")] = None,
     target: Annotated[Path | None, typer.Option("--target", help=f"Directory on the filesystem under test (default {DEFAULT_TARGET}).")] = None,
     db: DbOption = None,
-    repeat: Annotated[int | None, typer.Option("--repeat", help="Trials per environment per cell.")] = None,
+    repeat: Annotated[int | None, typer.Option("--repeat", help="Trials per environment per cell, at least (default 5).")] = None,
+    max_repeat: Annotated[int | None, typer.Option("--max-repeat", help="Adaptive cap on trials per cell (default 20; equal to --repeat for a fixed count).")] = None,
     runtime: Annotated[int | None, typer.Option("--runtime", help="fio runtime per trial, seconds.")] = None,
     ramp: Annotated[int | None, typer.Option("--ramp", help="fio ramp time per trial, seconds.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="A name for this run (default: suite and a tag).")] = None,
@@ -91,6 +93,7 @@ def run(
 ) -> int:
     """Run a suite in one or more environments and store the results."""
     _check_range("--repeat", repeat, 1, 100)
+    _check_range("--max-repeat", max_repeat, 1, 100)
     _check_range("--runtime", runtime, 1, 86_400)
     _check_range("--ramp", ramp, 0, 3_600)
     space_reserve = _parse_reserve(reserve)
@@ -98,11 +101,16 @@ def run(
     if resume is not None:
         return _resume(resume, db_path, fio_path, space_reserve)
 
-    loaded = load_suite(suite, _overrides(repeat=repeat, runtime_s=runtime, ramp_s=ramp, environments=env or None))
+    loaded = load_suite(suite, _overrides(runtime_s=runtime, ramp_s=ramp, environments=env or None))
+    if repeat is not None or max_repeat is not None:
+        counts = {"repeat": repeat or loaded.repeat}
+        counts["max_repeat"] = max_repeat if max_repeat is not None else max(counts["repeat"], loaded.max_repeat)
+        loaded = validate_suite({**loaded.model_dump(mode="json"), **counts}, "--repeat/--max-repeat")
     if target is not None:
         loaded = validate_suite({**loaded.model_dump(mode="json"), "target": str(target)}, "--target")
     for environment_name in loaded.environments:
         registry.choose(environment_name)  # unknown names are bad input
+    loaded, reference_notes = with_references(loaded)
     # Absolute: fio runs with its own working directory, so a relative path would point elsewhere.
     target_dir = Path(loaded.target or DEFAULT_TARGET).absolute()
     plan = expand(loaded, run_seed=seed if seed is not None else random.SystemRandom().getrandbits(32))
@@ -110,7 +118,7 @@ def run(
     if is_block_device(target_dir):
         preflight = guard(target_dir, allow_destroy=allow_destroy, force=force, working_set_bytes=loaded.working_set.size)
     if dry_run:
-        for line in preflight:
+        for line in preflight + reference_notes:
             console().print(line, markup=False)
         return _dry_run(loaded, plan, target_dir, db_path, fio_path, space_reserve)
 
@@ -123,7 +131,7 @@ def run(
     run_tag = uuid.uuid4().hex[:8]
     run_name = name or f"{loaded.name}-{run_tag}"
     notify = _notifier()
-    for line in preflight:
+    for line in preflight + reference_notes:
         notify(line)
     launch.recover(db_path, notify)
 

@@ -93,6 +93,12 @@ class HostEnvironment(Environment):
     kind = "host"
     description = "fio directly on the host, in a scratch directory of the target filesystem"
 
+    @classmethod
+    def variants(cls) -> Sequence[tuple[str | None, str]]:
+        # The twin is the same host with its own working set: an A/A comparison (host against
+        # host:twin) calibrates how many verdicts noise alone produces.
+        return ((None, cls.description), ("twin", "a second, identical host environment, for A/A calibration"))
+
     def __init__(self, name: str, context: RunContext) -> None:
         super().__init__(name, context)
         # On a raw block device the device itself is the working set; job files go to /tmp.

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from iocompare.analysis.stopping import Stop, StopDecision
 from iocompare.engines.fio_job import render_job
 from iocompare.engines.fio_parse import parse_fio_output
 from iocompare.environments.base import Environment
 from iocompare.errors import IocompareError
+from iocompare.execute.adaptive import decide, extra_round, metric_values
 from iocompare.execute.applicability import judge
 from iocompare.model import FioResult, FioRun, Sample, Trial, TrialStatus
 from iocompare.monitor import Monitor
@@ -33,6 +35,7 @@ class RunObserver(Protocol):
     def sample(self, trial: Trial, sample: Sample) -> None: ...
     def trial_finished(self, trial: Trial, status: TrialStatus, reason: str | None, result: FioResult | None) -> None: ...
     def note(self, message: str) -> None: ...
+    def trials_added(self, trials: list[Trial]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class Runner:
         self.done_trials = done_trials  # trial indexes already stored (resume)
         self.reserve_bytes = dict(reserve_bytes or {})  # environment -> free bytes to keep
         self.stopped_reason: str | None = None
+        self.decisions: dict[str, StopDecision] = {}  # cell key -> last stopping decision
 
     def run(self, run_id: int) -> RunSummary:
         self._run_id = run_id
@@ -89,17 +93,39 @@ class Runner:
                         continue
                     stack.enter_context(environment)
                     self.store.update_environment_facts(run_id, name, dict(environment.facts()))
-                for trial in self.plan.trials:
-                    if trial.index in self.done_trials:
-                        continue
-                    outcome = self._run_trial(trial)
-                    counts[outcome.status] = counts.get(outcome.status, 0) + 1
-                    if self.stopped_reason:
-                        break
+                trials: list[Trial] = [t for t in self.plan.trials if t.index not in self.done_trials]
+                while trials and not self.stopped_reason:
+                    for trial in trials:
+                        outcome = self._run_trial(trial)
+                        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+                        if self.stopped_reason:
+                            break
+                    trials = [] if self.stopped_reason else self._next_adaptive_round()
+                if self.decisions:
+                    stopping = {key: f"{d.action.value}: {d.reason}" for key, d in self.decisions.items()}
+                    self.store.update_run_settings(run_id, {"stopping": stopping})
                 status = "failed" if counts.get(TrialStatus.FAILED) else "complete"
         finally:
             self.store.finish_run(run_id, status)
         return RunSummary(run_id, counts, time.monotonic() - started)
+
+    def _next_adaptive_round(self) -> list[Trial]:
+        """Another round for the cells the stopping rule has not decided (empty: all decided)."""
+        suite = self.plan.suite
+        if suite.max_repeat <= suite.repeat:
+            return []
+        stored = self.store.load_run(self._run_id).trials
+        active = [e for e in self.plan.environments if e not in self.refused]
+        decisions = decide(suite, self.plan.cells, active, metric_values(stored))
+        self.decisions = {d.cell.key: d.decision for d in decisions}
+        pending = [d.cell for d in decisions if d.decision.action is Stop.CONTINUE]
+        if not pending:
+            return []
+        round_index = 1 + max(t.trial.round for t in stored)
+        first_index = 1 + max(max(t.trial.index for t in stored), max(t.index for t in self.plan.trials))
+        trials = extra_round(pending, active, round_index=round_index, first_index=first_index, run_seed=self.plan.run_seed)
+        self.observer.trials_added(trials)
+        return trials
 
     def _run_trial(self, trial: Trial) -> TrialOutcome:
         environment = self.environments[trial.environment]

@@ -140,7 +140,18 @@ class Suite(BaseModel):
     workloads: list[Workload] = Field(min_length=1)
     runtime_s: int = Field(default=30, gt=0, le=86_400)
     ramp_s: int = Field(default=5, ge=0, le=3_600)
-    repeat: int = Field(default=1, ge=1, le=100, description="Trials per environment per cell.")
+    repeat: int = Field(default=5, ge=1, le=100, description="Trials per environment per cell (at least).")
+    max_repeat: int = Field(
+        default=20,
+        ge=1,
+        le=100,
+        description="Adaptive cap: cells whose comparison is not yet decided get more rounds, up to this many trials.",
+    )
+    references: bool = Field(
+        default=True,
+        description="In comparisons with non-host environments, also run the host and the reference cells "
+        "(QD1 4 KiB random read, fdatasync probe) that the artifact checks compare against.",
+    )
     ioengine: IoEngine = IoEngine.LIBAIO
     direct: bool = Field(default=True, description="O_DIRECT; never silently turned off.")
     working_set: WorkingSet = Field(default_factory=WorkingSet)
@@ -158,6 +169,8 @@ class Suite(BaseModel):
             seen.add(workload.name)
         if len(set(self.environments)) != len(self.environments):
             raise ValueError(f"environments list has duplicates: {self.environments}")
+        if self.max_repeat < self.repeat:
+            raise ValueError(f"max_repeat {self.max_repeat} is below repeat {self.repeat}")
         return self
 
     def block_sizes_of(self, workload: Workload) -> list[int]:

@@ -278,6 +278,15 @@ class Store:
             if cur.rowcount != 1:
                 raise UserError(f"no run '{run_id}' in {self.path}", hint=_RUNS_HINT)
 
+    def update_run_settings(self, run_id: int, updates: Mapping[str, Any]) -> None:
+        """Merge `updates` into a run's settings (e.g. the adaptive stopping decisions)."""
+        with self._tx() as conn:
+            row = conn.execute("SELECT settings_json FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise ValueError(f"no run {run_id} in {self.path}")
+            settings = {**json.loads(row[0]), **updates}
+            conn.execute("UPDATE runs SET settings_json = ? WHERE id = ?", (json.dumps(settings, sort_keys=True), run_id))
+
     def running_runs(self) -> list[tuple[int, dict[str, Any]]]:
         """(run id, settings) of runs still marked running: live, or left by a killed process."""
         found = self._conn.execute("SELECT id, settings_json FROM runs WHERE status = ?", (RunStatus.RUNNING.value,))

@@ -1,0 +1,68 @@
+"""Adaptive repetition: after the planned rounds, cells whose comparison is not yet decided get
+another round (every environment of the cell, interleaved in a fresh random order), until the
+stopping rule of METHODOLOGY.md says stop or the suite's cap is reached."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from iocompare.analysis.stopping import Stop, StopDecision, stopping_decision
+from iocompare.model import Cell, Trial, TrialStatus
+from iocompare.spec.models import Suite
+from iocompare.store.records import StoredTrial
+
+
+def baseline_of(environments: Sequence[str]) -> str:
+    return "host" if "host" in environments else environments[0]
+
+
+def metric_values(trials: Sequence[StoredTrial]) -> dict[tuple[str, str], list[float]]:
+    """Throughput (bytes/s) of every successful trial, by (cell key, environment)."""
+    values: dict[tuple[str, str], list[float]] = {}
+    for stored in trials:
+        if stored.status is TrialStatus.OK and stored.result is not None and stored.result.total_bw_bps > 0:
+            values.setdefault((stored.trial.cell.key, stored.trial.environment), []).append(stored.result.total_bw_bps)
+    return values
+
+
+@dataclass(frozen=True)
+class CellDecision:
+    cell: Cell
+    decision: StopDecision
+
+
+def decide(suite: Suite, cells: Sequence[Cell], environments: Sequence[str], values: Mapping[tuple[str, str], list[float]]) -> list[CellDecision]:
+    """One decision per cell: the most undecided of its comparisons against the baseline."""
+    baseline = baseline_of(environments)
+    others = [e for e in environments if e != baseline]
+    out = []
+    for cell in cells:
+        a = values.get((cell.key, baseline), [])
+        pairs = [(a, values.get((cell.key, other), [])) for other in others] or [(a, None)]
+        decisions = []
+        for base_values, other_values in pairs:
+            if not base_values or (other_values is not None and not other_values):
+                # nothing measurable (refused, not applicable or failing): more rounds cannot help
+                decisions.append(StopDecision(Stop.DECIDED, "no successful trials to compare"))
+                continue
+            decisions.append(
+                stopping_decision(base_values, other_values, min_trials=suite.repeat, cap=suite.max_repeat, seed=[len(base_values), 7])
+            )
+        pending = [d for d in decisions if d.action is Stop.CONTINUE]
+        out.append(CellDecision(cell, pending[0] if pending else decisions[0]))
+    return out
+
+
+def extra_round(
+    cells: Sequence[Cell], environments: Sequence[str], *, round_index: int, first_index: int, run_seed: int
+) -> list[Trial]:
+    rng = random.Random(f"{run_seed}:{round_index}")  # deterministic per run and round
+    trials = []
+    for cell in cells:
+        order = list(environments)
+        rng.shuffle(order)
+        for environment in order:
+            trials.append(Trial(first_index + len(trials), round_index, cell, environment, rng.getrandbits(63) or 1))
+    return trials
