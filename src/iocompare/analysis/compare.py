@@ -32,7 +32,7 @@ class Metric(str, enum.Enum):
     def higher_is_better(self) -> bool:
         return self is Metric.THROUGHPUT
 
-    def value(self, result: FioResult, pattern: Pattern) -> float | None:
+    def of(self, result: FioResult, pattern: Pattern) -> float | None:
         if self is Metric.THROUGHPUT:
             return result.total_bw_bps or None
         # Mixed patterns are judged on their reads: the latency a reader waits for.
@@ -229,7 +229,7 @@ def metric_values(run: StoredRun, metric: Metric = Metric.THROUGHPUT) -> dict[tu
     for stored in sorted(run.trials, key=lambda t: t.trial.index):
         if stored.status is not TrialStatus.OK or stored.result is None:
             continue
-        value = metric.value(stored.result, stored.trial.cell.pattern)
+        value = metric.of(stored.result, stored.trial.cell.pattern)
         if value is not None and value > 0:
             out.setdefault((stored.trial.cell.key, stored.trial.environment), []).append(value)
     return {k: tuple(v) for k, v in out.items()}

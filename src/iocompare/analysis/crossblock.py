@@ -128,8 +128,8 @@ def cross_block_from_results(
             for block, (cell, rs) in sorted(points.items()):
                 if block not in base:
                     continue
-                a = [Metric.THROUGHPUT.value(r, pattern) for r in base[block][1]]
-                b = [Metric.THROUGHPUT.value(r, pattern) for r in rs]
+                a = [Metric.THROUGHPUT.of(r, pattern) for r in base[block][1]]
+                b = [Metric.THROUGHPUT.of(r, pattern) for r in rs]
                 a, b = [v for v in a if v], [v for v in b if v]
                 if a and b:
                     seed = cell_seed(policy, cell.key, baseline, env)

@@ -10,6 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from iocompare.analysis.compare import Policy
+from iocompare.errors import UserError
+
 DB_ENV = "IOCOMPARE_DB"
 
 
@@ -41,3 +44,19 @@ def console() -> Console:
 
 def err_console() -> Console:
     return Console(file=sys.stderr, highlight=False, width=None if sys.stderr.isatty() else 200)
+
+
+ThresholdOption = Annotated[
+    float,
+    typer.Option(
+        "--threshold",
+        help="Noise threshold in percent: smaller effects are never called faster or slower.",
+    ),
+]
+
+
+def policy_for(threshold: float) -> Policy:
+    """The analysis policy for `--threshold` (percent)."""
+    if not 0 <= threshold < 100:
+        raise UserError(f"--threshold {threshold:g} is out of range: must be a percentage from 0 to below 100")
+    return Policy(noise=threshold / 100)

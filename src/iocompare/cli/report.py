@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from iocompare.cli.common import DbOption, console, err_console, resolve_db
+from iocompare.cli.common import DbOption, ThresholdOption, console, err_console, policy_for, resolve_db
 from iocompare.errors import UserError
 from iocompare.report.build import build_report
 from iocompare.report.json_report import render_json
@@ -44,14 +44,19 @@ def report(
     run: Annotated[str, typer.Argument(help="Run id, run name, or 'latest'.")] = "latest",
     format: Annotated[Format, typer.Option("--format", help="terminal, markdown or json.")] = Format.TERMINAL,
     output: Annotated[Path | None, typer.Option("--output", help="Write to this file instead of stdout.")] = None,
+    baseline: Annotated[
+        str | None, typer.Option("--baseline", help="Environment the others are compared against (default: host if present, else the first).")
+    ] = None,
+    threshold: ThresholdOption = 5.0,
     db: DbOption = None,
 ) -> None:
-    """Show a stored run."""
+    """Show a stored run: results, verdicts against the baseline, artifact checks, stability warnings."""
+    policy = policy_for(threshold)
     db_path = resolve_db(db)
     with Store.open(db_path, create=False) as store:
         mark_dead_runs(store, lambda message: err_console().print(message, markup=False))
         run_id = store.resolve_run(run)
-        model = build_report(store.load_run(run_id), store.run_samples(run_id))
+        model = build_report(store.load_run(run_id), store.run_samples(run_id), baseline=baseline, policy=policy)
     if format is Format.TERMINAL:
         if output is not None:
             raise UserError("--output needs --format markdown or json", hint="the terminal format prints to stdout")

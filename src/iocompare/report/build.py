@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from iocompare.analysis.compare import Policy
 from iocompare.analysis.summary import Spread, median_or_none
 from iocompare.model import Cell, DirectionResult, Sample, TrialStatus
+from iocompare.report.analysis_view import AnalysisView, build_analysis
 from iocompare.store.records import StoredRun, StoredTrial
 
 # Environment facts that differ per trial or are bulky, so they are not repeated per cell.
@@ -61,6 +63,7 @@ class Report:
     cells: tuple[Cell, ...]
     environments: tuple[str, ...]
     summaries: dict[tuple[str, str], CellSummary]  # (cell key, environment) -> summary
+    analysis: AnalysisView  # verdicts against the baseline, artifact checks, stability warnings
 
     def summary(self, cell: Cell, environment: str) -> CellSummary | None:
         return self.summaries.get((cell.key, environment))
@@ -126,7 +129,14 @@ def _summarise(cell: Cell, environment: str, trials: Sequence[StoredTrial], samp
     )
 
 
-def build_report(run: StoredRun, samples: Mapping[int, Sequence[Sample]] | None = None) -> Report:
+def build_report(
+    run: StoredRun,
+    samples: Mapping[int, Sequence[Sample]] | None = None,
+    *,
+    baseline: str | None = None,
+    policy: Policy = Policy(),
+) -> Report:
+    """Raises UserError when `baseline` is not an environment of the run."""
     by_key: dict[tuple[str, str], list[StoredTrial]] = {}
     for stored in run.trials:
         by_key.setdefault((stored.trial.cell.key, stored.trial.environment), []).append(stored)
@@ -137,7 +147,8 @@ def build_report(run: StoredRun, samples: Mapping[int, Sequence[Sample]] | None 
         for env in environments
         if (cell.key, env) in by_key
     }
-    return Report(run, tuple(run.cells), environments, summaries)
+    analysis = build_analysis(run, samples, baseline=baseline, policy=policy)
+    return Report(run, tuple(run.cells), environments, summaries, analysis)
 
 
 def environment_facts(run: StoredRun, environment: str) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """The report as JSON. Versioned: see docs/report-json.md; bump SCHEMA_VERSION on any change
 that removes or renames a field (adding fields keeps the version).
 
-History: 1 = first version.
+History: 1 = first version. Added without a version change: per-cell `warnings`, `checks`,
+`flags`; top-level `analysis` (report/json_analysis.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from iocompare.report.analysis_view import AnalysisView
 from iocompare.report.build import CellSummary, DirectionSummary, Report, environment_facts
+from iocompare.report.json_analysis import analysis_json, cell_analysis
 
 SCHEMA_NAME = "iocompare-report"
 SCHEMA_VERSION = 1
@@ -33,7 +36,7 @@ def _direction(side: DirectionSummary | None) -> dict[str, Any] | None:
     }
 
 
-def _cell(summary: CellSummary, facts: dict[str, str]) -> dict[str, Any]:
+def _cell(summary: CellSummary, facts: dict[str, str], view: AnalysisView) -> dict[str, Any]:
     cell = summary.cell
     return {
         "key": cell.key,
@@ -62,6 +65,7 @@ def _cell(summary: CellSummary, facts: dict[str, str]) -> dict[str, Any]:
         "cpu": {"usr_pct": summary.cpu_usr_pct, "sys_pct": summary.cpu_sys_pct},
         "monitor": asdict(summary.monitor),
         "facts": facts,
+        **cell_analysis(view, cell.key, summary.environment),
     }
 
 
@@ -87,11 +91,12 @@ def report_dict(report: Report) -> dict[str, Any]:
             {"name": env, "kind": report.run.environments[env][0], "facts": facts[env]} for env in report.environments
         ],
         "cells": [
-            _cell(report.summaries[(cell.key, env)], facts[env])
+            _cell(report.summaries[(cell.key, env)], facts[env], report.analysis)
             for cell in report.cells
             for env in report.environments
             if (cell.key, env) in report.summaries
         ],
+        "analysis": analysis_json(report.analysis),
     }
 
 

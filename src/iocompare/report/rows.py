@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from iocompare.report.analysis_text import cell_label, cell_notes
 from iocompare.report.build import CellSummary, DirectionSummary, Report
 from iocompare.units import format_iops, format_ns, format_rate
 
@@ -27,25 +28,19 @@ def _latency(summary: CellSummary, attribute: str) -> str:
     return " ".join(f"{label} {format_ns(getattr(side, attribute))}" for label, side in sides)
 
 
-def _spread_note(summary: CellSummary) -> list[str]:
-    notes = []
-    if summary.total_iops and summary.total_iops.cv is not None and summary.total_iops.cv > 0.10:
-        notes.append(f"unstable: CV {summary.total_iops.cv:.0%}")
-    return notes
-
-
-def row(summary: CellSummary) -> Row:
-    cell = summary.cell
-    label = f"{cell.key} QD{cell.iodepth}" + (f"x{cell.numjobs}" if cell.numjobs > 1 else "")
+def row(summary: CellSummary, analysis_notes: list[str] | None = None) -> Row:
+    """`analysis_notes`: stability warnings and fired checks (analysis_text.cell_notes)."""
+    label = cell_label(summary.cell)
     n = f"{summary.n_ok}/{summary.n_total}"
     if summary.n_ok == 0:
         status = ", ".join(summary.statuses)
         note = f"{status}: {'; '.join(summary.reasons)}" if summary.reasons else status
+        note = "; ".join([note, *(analysis_notes or [])])
         return Row((label, summary.environment, n, "-", "-", "-", "-", "-", "-", note), ok=False)
     cpu = "-"
     if summary.cpu_usr_pct is not None and summary.cpu_sys_pct is not None:
         cpu = f"{summary.cpu_usr_pct:.0f}% / {summary.cpu_sys_pct:.0f}%"
-    notes = _spread_note(summary) + list(summary.reasons) + list(summary.labels.values())
+    notes = list(analysis_notes or []) + list(summary.reasons) + list(summary.labels.values())
     return Row(
         (
             label,
@@ -69,11 +64,13 @@ def rows(report: Report) -> list[Row]:
         for environment in report.environments:
             summary = report.summary(cell, environment)
             if summary is not None:
-                out.append(row(summary))
+                out.append(row(summary, cell_notes(report.analysis, cell.key, environment)))
     return out
 
 
 UNITS_NOTE = (
     "throughput in MiB/s (1 MiB = 1,048,576 bytes), median over trials; latency is fio's total latency "
-    "(submission + completion) percentiles from its histogram, median over trials; n = ok/total trials"
+    "(submission + completion) percentiles from its histogram, median over trials; n = ok/total trials; "
+    "notes: stability warnings (CV above 10 %, fewer than 5 trials, first-trial outlier) and the artifact checks "
+    "that fired (flag: id, explained below)"
 )
