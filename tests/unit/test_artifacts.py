@@ -229,3 +229,29 @@ def test_evidence_from_run_merges_trial_facts_and_takes_the_last_sample():
     ev = evidence_from_run(b.build(), b.samples)[(READ_CELL.key, "host")]
     assert ev.facts["working_set_warning"] == "too small" and "fio_job" not in ev.facts
     assert ev.trials[0].device_read_bytes == int(r.read.io_bytes * 1.1)
+
+
+def test_faster_than_host_needs_more_than_noise_and_skips_host_twins():
+    import dataclasses
+
+    from builders import make_cell, make_direction, make_result
+
+    from iocompare.analysis.artifacts import CellEvidence, CheckStatus, References, Thresholds, TrialEvidence, check_faster_than_host
+    from iocompare.model import TrialStatus
+
+    cell = make_cell()
+
+    def evidence(kind, iops_values):
+        results = [make_result(read=True, write=False) for _ in iops_values]
+        results = [dataclasses.replace(r, read=make_direction(iops=v)) for r, v in zip(results, iops_values)]
+        trials = tuple(TrialEvidence(i, TrialStatus.OK, None, r, None, None) for i, r in enumerate(results))
+        return CellEvidence(cell, "env", kind, {}, trials)
+
+    host = evidence("host", [100_000, 100_000, 100_000])
+    refs = References(host_cell=host)
+    noisy = evidence("container", [80_000, 115_000, 130_000])  # median 1.15x, slowest below the host
+    clear = evidence("container", [125_000, 130_000, 135_000])
+    twin = evidence("host", [125_000, 130_000, 135_000])
+    assert check_faster_than_host(noisy, refs, Thresholds()).status is CheckStatus.PASSED
+    assert check_faster_than_host(clear, refs, Thresholds()).status is CheckStatus.FIRED
+    assert check_faster_than_host(twin, refs, Thresholds()).status is CheckStatus.NOT_APPLICABLE
