@@ -66,7 +66,7 @@ def main() -> None:
         print(f"A/A calibration: host vs host:twin, {len(comparisons)} cells, {args.repeat} trials each, "
               f"ramp {args.ramp} s + runtime {args.runtime} s")
         for comparison in comparisons:
-            print(f"  {comparison.describe()}")
+            print(f"  {comparison.key}: {comparison.describe()}")
         print("verdict counts: " + ", ".join(f"{v.value}: {n}" for v, n in verdicts.most_common()))
         # With q = 0.05 and every null true, BH controls the family-wise chance of any false call at 5 %.
         print(f"faster/slower verdicts: {called} of {len(comparisons)} ({'OK' if called <= 1 else 'MORE THAN FDR ALLOWS'})")
