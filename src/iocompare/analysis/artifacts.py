@@ -273,8 +273,8 @@ def check_software_emulation(ev: CellEvidence) -> CheckResult:
     c, f = CheckId.SOFTWARE_EMULATION, ev.facts
     accel = f.get("accelerator")
     if accel == "tcg":
-        caveat = f.get("timing_caveat", "QEMU TCG emulates the CPU in software")
-        return _result(c, CheckStatus.FIRED, "software emulation (TCG)", f"{caveat}: timings do not represent a KVM host", accelerator=accel)
+        caveat = f.get("timing_caveat") or "QEMU TCG emulates the CPU in software: timings do not represent a KVM host"
+        return _result(c, CheckStatus.FIRED, "software emulation (TCG)", caveat, accelerator=accel)
     if accel:
         return _result(c, CheckStatus.PASSED, f"hardware virtualisation ({accel})", f"accelerator {accel}", accelerator=accel)
     if ev.kind in ("host", "container", "docker", "podman"):

@@ -46,6 +46,7 @@ class TrialOutcome:
     raw: FioRun | None
     facts: dict[str, str]
     samples: tuple[Sample, ...]
+    console: str | None = None  # a guest's console log, kept when its trial failed
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ class Runner:
             raw=outcome.raw,
             facts=outcome.facts,
             samples=outcome.samples,
+            console=outcome.console,
         )
         self.observer.trial_finished(trial, outcome.status, outcome.reason, outcome.result)
         return outcome
@@ -188,10 +190,11 @@ class Runner:
                     on_sample=on_sample,
                 ) as monitor:
                     raw = instance.run_fio(job_text, timeout_s=TIMEOUT_FACTOR * cell.seconds + TIMEOUT_SLACK_S)
+                facts.update(instance.after_run_facts())
             samples = tuple(monitor.samples)
         except IocompareError as exc:
             reason = self.stopped_reason or exc.one_line()
-            return TrialOutcome(TrialStatus.FAILED, reason, None, None, facts, ())
+            return TrialOutcome(TrialStatus.FAILED, reason, None, None, facts, (), getattr(exc, "console", None))
         if self.stopped_reason:
             return TrialOutcome(TrialStatus.FAILED, self.stopped_reason, None, raw, facts, samples)
         return self._judge_run(raw, trial, facts, samples)
