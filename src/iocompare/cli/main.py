@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import typer
 
-from iocompare.cli import compare, envs, image, report, run, runs, schema, suites
+from iocompare.cli import compare, envs, export, image, import_, report, run, runs, schema, suites
 from iocompare.errors import ExitCode, IocompareError
 from iocompare.execute.launch import recover_leftovers
 from iocompare.execute.signals import Terminated
@@ -20,7 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-for module in (run, report, compare, runs, suites, envs, schema, image):
+for module in (run, report, compare, export, import_, runs, suites, envs, schema, image):
     module.register(app)
 
 

@@ -26,6 +26,15 @@ class Format(str, enum.Enum):
     JSON = "json"
 
 
+class ReportFormat(str, enum.Enum):
+    """`report` also writes HTML (`compare` keeps Format)."""
+
+    TERMINAL = "terminal"
+    MARKDOWN = "markdown"
+    JSON = "json"
+    HTML = "html"
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so a failure never leaves half a report."""
     if not path.parent.is_dir():
@@ -42,8 +51,11 @@ def write_atomically(path: Path, text: str) -> None:
 
 def report(
     run: Annotated[str, typer.Argument(help="Run id, run name, or 'latest'.")] = "latest",
-    format: Annotated[Format, typer.Option("--format", help="terminal, markdown or json.")] = Format.TERMINAL,
-    output: Annotated[Path | None, typer.Option("--output", help="Write to this file instead of stdout.")] = None,
+    format: Annotated[ReportFormat, typer.Option("--format", help="terminal, markdown, json or html.")] = ReportFormat.TERMINAL,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="Write to this file instead of stdout; markdown: a directory with report.md and PNG charts, unless the name ends in .md."),
+    ] = None,
     baseline: Annotated[
         str | None, typer.Option("--baseline", help="Environment the others are compared against (default: host if present, else the first).")
     ] = None,
@@ -56,13 +68,27 @@ def report(
     with Store.open(db_path, create=False) as store:
         mark_dead_runs(store, lambda message: err_console().print(message, markup=False))
         run_id = store.resolve_run(run)
-        model = build_report(store.load_run(run_id), store.run_samples(run_id), baseline=baseline, policy=policy)
-    if format is Format.TERMINAL:
+        samples = store.run_samples(run_id)
+        model = build_report(store.load_run(run_id), samples, baseline=baseline, policy=policy)
+    if format is ReportFormat.TERMINAL:
         if output is not None:
-            raise UserError("--output needs --format markdown or json", hint="the terminal format prints to stdout")
+            raise UserError("--output needs --format markdown, json or html", hint="the terminal format prints to stdout")
         render_terminal(model, console())
         return
-    text = render_markdown(model) if format is Format.MARKDOWN else render_json(model) + "\n"
+    # Imported here: matplotlib takes most of a second to import, and only charts need it.
+    from iocompare.report.html import render_html
+    from iocompare.report.write import write_html, write_markdown_dir
+
+    if format is ReportFormat.HTML and output is not None:
+        write_html(output, model, samples)
+        return
+    if format is ReportFormat.MARKDOWN and output is not None and output.suffix.lower() != ".md":
+        write_markdown_dir(output, model, samples)
+        return
+    if format is ReportFormat.HTML:
+        text = render_html(model, samples)
+    else:
+        text = render_markdown(model) if format is ReportFormat.MARKDOWN else render_json(model) + "\n"
     if output is None:
         print(text, end="")
     else:

@@ -74,6 +74,11 @@ def parse_fio_output(text: str, *, cell: Cell | None = None) -> FioResult:
         raise FioOutputError(f"fio output has an unexpected shape: {exc!r}") from exc
 
 
+def decode_document(text: str) -> Mapping[str, Any]:
+    """fio's JSON document, found after any text fio printed before it. Raises FioOutputError."""
+    return _decode(text)
+
+
 def _decode(text: str) -> Mapping[str, Any]:
     if not text or not text.strip():
         raise FioOutputError("fio output is empty", hint="did fio run and write --output?")

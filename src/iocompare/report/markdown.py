@@ -4,6 +4,7 @@ that fired, the analysis across block sizes, then the facts every number depends
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from iocompare.report import analysis_text as text
 from iocompare.report.analysis_view import AnalysisView
@@ -51,7 +52,18 @@ def analysis_sections(view: AnalysisView, scope: str) -> list[str]:
     return lines
 
 
-def render_markdown(report: Report) -> str:
+def chart_section(charts: Sequence[tuple[str, str, str]]) -> list[str]:
+    """(title, image file relative to the report, caption) -> a Charts section."""
+    if not charts:
+        return []
+    lines = ["## Charts", ""]
+    for title, file, caption in charts:
+        lines += [f"### {escape(title)}", "", f"![{escape(title)}]({file})", "", f"_{escape(caption)}_", ""]
+    return lines
+
+
+def render_markdown(report: Report, charts: Sequence[tuple[str, str, str]] = ()) -> str:
+    """`charts`: PNG files written beside the report (report/write.py), shown after the results."""
     info = report.run.info
     view = report.analysis
     scope = f"against {view.baseline}" if view.baseline else ""
@@ -67,6 +79,7 @@ def render_markdown(report: Report) -> str:
         lines += [f"One environment ({escape(', '.join(report.environments))}): no verdicts; artifact checks and stability warnings only.", ""]
     lines += summary_section(view, scope)
     lines += ["## Results", "", *table(COLUMNS, [r.values for r in rows(report)]), "", f"_{UNITS_NOTE}._", ""]
+    lines += chart_section(charts)
     lines += analysis_sections(view, scope)
     lines += ["## Host", "", *table(("fact", "value"), sorted(report.run.host_facts.items())), ""]
     for environment in report.environments:

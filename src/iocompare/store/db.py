@@ -84,7 +84,26 @@ class Store:
         self.close()
 
     @contextlib.contextmanager
+    def batch(self) -> Iterator[Store]:
+        """Every write inside is one transaction: all of it is stored, or none (`iocompare import`).
+        Not for runs: those commit each trial, so a crash keeps the finished ones."""
+        cached = dict(self._cells)
+        try:
+            with self._tx():
+                self._in_batch = True
+                try:
+                    yield self
+                finally:
+                    self._in_batch = False
+        except BaseException:
+            self._cells = cached  # ids of rolled-back cells must not be reused
+            raise
+
+    @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        if getattr(self, "_in_batch", False):
+            yield self._conn  # the enclosing batch commits or rolls back
+            return
         # IMMEDIATE takes the write lock up front, so a busy database waits here (busy_timeout)
         # rather than failing halfway through a trial's inserts.
         self._conn.execute("BEGIN IMMEDIATE")
