@@ -16,6 +16,7 @@ from iocompare.cli.progress import make_observer
 from iocompare.engines.fio_binary import FioBinary, find_fio
 from iocompare.environments import registry
 from iocompare.environments.base import RunContext
+from iocompare.environments.container_labels import remove_dead_leftovers
 from iocompare.environments.blockdev import guard, is_block_device
 from iocompare.environments.host import check_target
 from iocompare.errors import ExitCode, UserError
@@ -134,6 +135,7 @@ def run(
     for line in preflight + reference_notes:
         notify(line)
     launch.recover(db_path, notify)
+    remove_dead_leftovers(notify)  # iocompare-* containers and volumes of dead runs (by their labels)
 
     def create_run(store, final_suite: Suite, final_plan, space, environments) -> int:
         return store.create_run(

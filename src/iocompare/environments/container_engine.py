@@ -34,7 +34,7 @@ ULIMITS_VAR = "IOCOMPARE_CONTAINER_ULIMITS"
 FALLBACK_ULIMITS = ("nofile=1024:1024", "nproc=4096:4096")
 CALL_TIMEOUT_S = 120
 _ULIMIT_NAMES = frozenset(
-    "core cpu data fsize locks memlock msgqueue nice nofile nproc rss rtprio rttime sigpending stack".split()
+    ["core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"]
 )
 
 
@@ -206,91 +206,13 @@ class Engine:
     def call(self, *args: str, timeout_s: float = CALL_TIMEOUT_S, check: bool = True) -> Completed:
         return run(self.argv(*args), timeout_s=timeout_s, check=check)
 
-    def remove_container_args(self, *names: str) -> list[str]:
-        # podman waits 10 s for `sleep` (PID 1 ignores SIGTERM) unless told not to.
-        return ["rm", "-f", *(["-t", "0"] if self.name == "podman" else []), *names]
+    def remove_container_args(self, name: str) -> list[str]:
+        # podman waits 10 s for `sleep` (PID 1 ignores SIGTERM) unless told not to. One name per
+        # call: podman 4.3 `rm -f gone kept` exits 0 and leaves `kept` in place.
+        return ["rm", "-f", *(["-t", "0"] if self.name == "podman" else []), name]
 
     def json(self, *args: str) -> object:
         return json.loads(self.call(*args).stdout or "null")
-
-
-@dataclass(frozen=True)
-class EngineStatus:
-    name: str
-    binary: str | None
-    reason: str | None  # None: usable
-    info: Mapping[str, str]  # version, storage driver, graph root, default runtime, cgroups
-
-    def engine(self, config: RuntimeConfig | None = None) -> Engine:
-        assert self.binary is not None
-        return Engine(self.name, self.binary, config)
-
-
-def _daemon_reason(engine: str, stderr: str) -> str:
-    lowered = stderr.lower()
-    if "permission denied" in lowered:
-        return f"permission denied talking to {engine}: {first_line(stderr)} (hint: run as root or join the docker group)"
-    if engine == "docker" and ("cannot connect to the docker daemon" in lowered or "is the docker daemon running" in lowered):
-        return "the Docker daemon is not running (hint: start it: systemctl start docker, or dockerd --iptables=false --bridge=none &)"
-    return f"{engine} does not answer: {first_line(stderr)}"
-
-
-class _Unreachable(IocompareError):
-    pass
-
-
-def _info_json(engine: Engine, *args: str) -> dict:
-    done = engine.call("info", *args, check=False, timeout_s=60)
-    if done.exit_code != 0:
-        raise _Unreachable(_daemon_reason(engine.name, done.stderr or done.stdout))
-    data = json.loads(done.stdout)
-    if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
-    return data
-
-
-def _info(engine: Engine) -> dict[str, str]:
-    if engine.name == "docker":
-        data = _info_json(engine, "--format", "{{json .}}")
-        errors = data.get("ServerErrors") or []
-        if errors or not data.get("ServerVersion"):
-            raise _Unreachable(_daemon_reason("docker", "\n".join(errors) or "no server version"))
-        return {
-            "engine_version": str(data.get("ServerVersion", "")),
-            "storage_driver": str(data.get("Driver", "")),
-            "graph_root": str(data.get("DockerRootDir", "")),
-            "default_runtime": str(data.get("DefaultRuntime", "")),
-            "cgroup_manager": str(data.get("CgroupDriver", "")),
-            "cgroup_version": str(data.get("CgroupVersion", "")),
-        }
-    data = _info_json(engine, "--format", "json")
-    host, store = data.get("host", {}), data.get("store", {})
-    return {
-        "engine_version": str(data.get("version", {}).get("Version", "")),
-        "storage_driver": str(store.get("graphDriverName", "")),
-        "graph_root": str(store.get("graphRoot", "")),
-        "default_runtime": str(host.get("ociRuntime", {}).get("name", "")),
-        "cgroup_manager": str(host.get("cgroupManager", "")),
-        "cgroup_version": str(host.get("cgroupVersion", "")).removeprefix("v"),
-    }
-
-
-def probe(name: str) -> EngineStatus:
-    """Is the CLI installed and its engine answering? (No container is started here.)"""
-    binary = shutil.which(name)
-    if binary is None:
-        return EngineStatus(name, None, f"{name} is not installed (hint: apt-get install {PACKAGES[name]})", {})
-    engine = Engine(name, binary)
-    try:
-        configured(name)
-        info = _info(engine)
-    except ConfigError as exc:
-        return EngineStatus(name, binary, exc.message, {})
-    except IocompareError as exc:  # unreachable, or the CLI itself timed out or vanished
-        return EngineStatus(name, binary, exc.message.splitlines()[0], {})
-    except (ValueError, AttributeError) as exc:
-        return EngineStatus(name, binary, f"{name} info is not understood: {exc}", {})
-    return EngineStatus(name, binary, None, info)
 
 
 def inspect_one(engine: Engine, kind: str, name: str) -> dict | None:
@@ -313,3 +235,4 @@ def labels_of(inspected: Mapping[str, object]) -> dict[str, str]:
 def names(engine: Engine, *args: str) -> Sequence[str]:
     done = engine.call(*args, check=False)
     return [line.strip() for line in done.stdout.splitlines() if line.strip()] if done.exit_code == 0 else []
+

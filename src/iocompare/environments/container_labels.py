@@ -12,7 +12,13 @@ import platform
 from collections.abc import Callable, Mapping, Sequence
 
 from iocompare.environments.container_cgroup import own_identity, pid_alive
-from iocompare.environments.container_engine import ENGINES, Engine, labels_of, names
+from iocompare.environments.container_engine import (
+    ENGINES,
+    Engine,
+    labels_of,
+    names,
+)
+from iocompare.environments.container_probe import status
 from iocompare.errors import IocompareError
 
 LABEL_RUN = "iocompare.run"
@@ -73,8 +79,6 @@ def remove_dead_leftovers(note: Callable[[str], None] = lambda _: None, kinds: S
 
     Best effort: an engine that is missing or down is skipped, and nothing here stops a run.
     """
-    from iocompare.environments.container_preflight import status  # avoid an import cycle
-
     removed = []
     for kind in kinds:
         engine_status = status(kind)
@@ -83,8 +87,8 @@ def remove_dead_leftovers(note: Callable[[str], None] = lambda _: None, kinds: S
         engine = engine_status.engine()
         try:
             containers, volumes = dead_leftovers(engine)
-            if containers:
-                engine.call(*engine.remove_container_args(*containers), check=False)
+            for container in containers:
+                engine.call(*engine.remove_container_args(container), check=False)
             for volume in volumes:
                 engine.call("volume", "rm", "-f", volume, check=False)
         except IocompareError:

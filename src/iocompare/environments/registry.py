@@ -5,12 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from iocompare.environments.base import Environment, RunContext
+from iocompare.environments.container import DockerEnvironment, PodmanEnvironment
+from iocompare.environments.firecracker import FirecrackerEnvironment
 from iocompare.environments.host import HostEnvironment
+from iocompare.environments.qemu import QemuEnvironment
 from iocompare.errors import EnvironmentUnavailable, UserError
 
 # One entry per environment kind; add yours with a single-line edit.
 IMPLEMENTATIONS: tuple[type[Environment], ...] = (
     HostEnvironment,
+    PodmanEnvironment,
+    DockerEnvironment,
+    QemuEnvironment,
+    FirecrackerEnvironment,
 )
 KINDS: dict[str, type[Environment]] = {cls.kind: cls for cls in IMPLEMENTATIONS}
 
@@ -43,6 +50,10 @@ def choose(name: str) -> EnvironmentChoice:
     for choice in all_choices():
         if choice.name == name:
             return choice
+    kind, variant = split_name(name)
+    check_variant = getattr(KINDS.get(kind), "check_variant", None)
+    if check_variant is not None:
+        check_variant(variant)  # raises a UserError that names the bad option
     known = ", ".join(choice.name for choice in all_choices())
     raise UserError(f"unknown environment {name!r}", hint=f"known environments: {known} (iocompare envs)")
 

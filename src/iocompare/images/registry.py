@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from iocompare.errors import UserError
 from iocompare.images.base import ImageBuilder
+from iocompare.images.container_image import BUILDERS as CONTAINER_BUILDERS
+from iocompare.images.guest import GuestBuilder
 
 # One entry per builder kind; add yours with a single-line edit.
-BUILDERS: list[ImageBuilder] = []
+BUILDERS: list[ImageBuilder] = [GuestBuilder(), *CONTAINER_BUILDERS]
 
 
 def builder(kind: str) -> ImageBuilder:

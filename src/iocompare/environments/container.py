@@ -1,0 +1,325 @@
+"""Docker and Podman: fio in a fresh container per trial, on one of four storage variants.
+
+- bind (default): a scratch directory of the target filesystem, bind-mounted at /data;
+- volume: a named volume of the engine's local driver (its directory on the host);
+- overlay: the container's writable layer (the engine's storage driver, e.g. overlay2);
+- tmpfs: a tmpfs at /data, which measures memory and is flagged `memory_backed`.
+
+fio is reached with `exec` in the running container; the job file and fio's json+ output go
+through a bind-mounted work directory (/iocompare). See docs/containers.md for the reasons.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from iocompare.environments.base import (
+    CacheLayer,
+    Environment,
+    Instance,
+    RunContext,
+    SpaceNeed,
+)
+from iocompare.environments.blockdev import is_block_device
+from iocompare.environments.container_engine import Engine
+from iocompare.environments.container_instance import (
+    TARGET_IN_CONTAINER,
+    WORK_IN_CONTAINER,
+    ContainerInstance,
+)
+from iocompare.environments.container_labels import owner_labels
+from iocompare.environments.container_preflight import (
+    inside_fio_version,
+    ready_engine,
+    smoke_reason,
+)
+from iocompare.environments.container_probe import status
+from iocompare.environments.host import check_target
+from iocompare.errors import UserError
+from iocompare.execute.resources import Resource
+from iocompare.facts import (
+    MEMORY_FILESYSTEMS,
+    NO_DIRECT_FILESYSTEMS,
+    Mount,
+    _unescape,
+    storage_facts,
+)
+from iocompare.images.base import ImageInfo
+from iocompare.images.container_image import ContainerImageBuilder, ensure_image
+from iocompare.units import short_size
+
+DRY_RUN_TAG = "dry-run"  # the run tag `iocompare run --dry-run` gives its RunContext
+
+
+@dataclass(frozen=True)
+class Variant:
+    mount_kind: str
+    description: str
+    per_trial_layout: bool  # storage dies with each container: lay the working set out per trial
+
+
+VARIANTS: dict[str | None, Variant] = {
+    None: Variant("bind", "bind mount of a scratch directory on the target filesystem (default)", False),
+    "volume": Variant("volume", "named volume of the engine's local volume driver", False),
+    "overlay": Variant("overlay", "the container's writable layer (the engine's storage driver)", True),
+    "tmpfs": Variant("tmpfs", "tmpfs at the target: measures memory, flagged memory_backed", True),
+}
+
+
+def mount_inside(mountinfo: str, path: str = TARGET_IN_CONTAINER) -> Mount | None:
+    """The mount holding `path` in a container's /proc/self/mountinfo (the longest prefix)."""
+    best = None
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if "-" not in fields or len(fields) < 10:
+            continue
+        sep = fields.index("-")
+        point = _unescape(fields[4])
+        holds = path == point or path.startswith(point.rstrip("/") + "/")
+        if holds and (best is None or len(point) >= len(best.mount_point)):
+            options = fields[5] + ("," + fields[sep + 3] if len(fields) > sep + 3 else "")
+            best = Mount(point, fields[sep + 1], _unescape(fields[sep + 2]), options, fields[2])
+    return best
+
+
+class ContainerEnvironment(Environment):
+    def __init__(self, name: str, context: RunContext) -> None:
+        super().__init__(name, context)
+        variant = name.partition(":")[2] or None
+        if variant not in VARIANTS:
+            raise UserError(f"{self.kind} has no storage variant {variant!r}", hint=f"known: {', '.join(self._names())}")
+        if is_block_device(context.target):
+            raise UserError(f"{name} needs a directory as --target, not the block device {context.target}", hint="pass a directory on the filesystem under test")
+        self.variant = VARIANTS[variant]
+        self.slug = name.replace(":", "-")
+        self.run_dir = context.target.resolve() / f"iocompare-{context.run_tag}"
+        self.scratch = self.run_dir / self.slug
+        self.work_dir = self.run_dir / f"{self.slug}-io"
+        self.volume = f"iocompare-{context.run_tag}-{self.slug}"
+        self.image: ImageInfo | None = None
+        self._engine: Engine | None = None
+        self.fio_inside = ""
+        if context.run_tag != DRY_RUN_TAG:  # a dry run builds nothing and starts nothing
+            self.preflight()
+        self.instances: set[str] = set()
+        self._registered: list[Resource] = []
+        self._count = 0
+        self._volume_created = False
+        self._volume_path: Path | None = None
+        self._inside: Mount | None = None
+        self._facts: dict[str, str] | None = None
+        self._laid_out: set[int] = set()
+        self.working_set_bytes: int | None = None
+
+    def preflight(self) -> None:
+        """Before anything is stored: the image (built once, cached), runtime options that start a
+        container here, and the same fio build inside as on the host (else bad input, exit 2)."""
+        if self._engine is not None:
+            return
+        self.image = ensure_image(self.kind, self.context.fio.path)
+        engine = ready_engine(self.kind, self.image.name)
+        self.fio_inside = inside_fio_version(engine, self.image.name)
+        if self.fio_inside != self.context.fio.version:
+            raise UserError(
+                f"fio in {self.kind} image {self.image.name} is {self.fio_inside}, the host's is {self.context.fio.version}: "
+                "results would not compare the same fio build",
+                hint=f"iocompare image build --kind {self.kind} --force",
+            )
+        self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self.preflight()
+        assert self._engine is not None
+        return self._engine
+
+    @property
+    def image_name(self) -> str:
+        self.preflight()
+        assert self.image is not None
+        return self.image.name
+
+    @classmethod
+    def _names(cls) -> list[str]:
+        return [cls.kind if v is None else f"{cls.kind}:{v}" for v in VARIANTS]
+
+    @classmethod
+    def variants(cls) -> Sequence[tuple[str | None, str]]:
+        return [(variant, f"{cls.kind}: {spec.description}") for variant, spec in VARIANTS.items()]
+
+    @classmethod
+    def unavailable_reason(cls, variant: str | None) -> str | None:
+        if variant not in VARIANTS:
+            return f"{cls.kind} has no storage variant {variant!r}"
+        return smoke_reason(cls.kind) or ContainerImageBuilder(cls.kind).unavailable_reason()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        check_target(self.context.target)
+        self.preflight()
+        resources = self.context.resources
+        # Registered before creation: a kill between the two must not leak them.
+        self._registered = [
+            resources.add_path(self.run_dir, note="run scratch directory"),
+            resources.add_path(self.work_dir, note=f"{self.name} job and output directory"),
+        ]
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        if self.variant.mount_kind == "bind":
+            self._registered.append(resources.add_path(self.scratch, note=f"{self.name} scratch directory"))
+            self.scratch.mkdir(parents=True, exist_ok=True)
+        if self.variant.mount_kind == "volume":
+            self._registered.append(resources.add("volume", self.volume, engine=self.kind, note=f"{self.name} volume"))
+            self._volume_created = True
+            self.engine.call("volume", "create", *owner_labels(self.context.run_tag), self.volume)
+            mountpoint = self.engine.call("volume", "inspect", "--format", "{{.Mountpoint}}", self.volume).stdout.strip()
+            self._volume_path = Path(mountpoint) if mountpoint else None
+        self._inside = self._probe_mount()
+
+    def teardown(self) -> None:
+        if self.instances:
+            for name in sorted(self.instances):
+                self.engine.call(*self.engine.remove_container_args(name), check=False)
+            self.instances.clear()
+        if self._volume_created:
+            self.engine.call("volume", "rm", "-f", self.volume, check=False)
+            self._volume_created = False
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+        try:
+            self.run_dir.rmdir()  # the run's directory, once no environment uses it
+        except OSError:
+            pass
+        for resource in self._registered:
+            if resource.kind == "volume" or not Path(resource.ident).exists():
+                self.context.resources.discard(resource)
+        self._registered = []
+
+    def _probe_mount(self) -> Mount | None:
+        """What fio will see at /data: one short container with this variant's storage."""
+        with ContainerInstance(self) as probe:
+            text = probe.exec_text(["/bin/cat", "/proc/self/mountinfo"])
+        return mount_inside(text)
+
+    # -- what a container is made of -------------------------------------------------------
+
+    def next_index(self) -> int:
+        self._count += 1
+        return self._count
+
+    def storage_args(self) -> list[str]:
+        kind = self.variant.mount_kind
+        if kind == "bind":
+            return ["-v", f"{self.scratch}:{TARGET_IN_CONTAINER}"]
+        if kind == "volume":
+            return ["-v", f"{self.volume}:{TARGET_IN_CONTAINER}"]
+        if kind == "tmpfs":
+            return ["--tmpfs", f"{TARGET_IN_CONTAINER}:rw"]
+        return []  # overlay: /data is a directory of the image, written in the container's layer
+
+    def instance(self) -> Instance:
+        return ContainerInstance(self)
+
+    # -- working set -----------------------------------------------------------------------
+
+    def working_set_path(self, size_bytes: int) -> str:
+        return f"{TARGET_IN_CONTAINER}/working-set-{short_size(size_bytes)}.dat"
+
+    def ensure_working_set(self, size_bytes: int, *, timeout_s: float) -> None:
+        self.working_set_bytes = size_bytes
+        if self.variant.per_trial_layout or size_bytes in self._laid_out:
+            return  # laid out inside each fresh instance by prepare()
+        with ContainerInstance(self) as instance:
+            instance.lay_out(size_bytes, timeout_s=timeout_s)
+        self._laid_out.add(size_bytes)
+
+    # -- facts -----------------------------------------------------------------------------
+
+    @property
+    def host_storage_path(self) -> Path:
+        kind = self.variant.mount_kind
+        candidates = {
+            "bind": self.scratch,
+            "volume": self._volume_path,
+            "overlay": Path(status(self.kind).info.get("graph_root") or self.context.target),
+        }.get(kind)
+        return candidates if candidates is not None and candidates.exists() else self.context.target
+
+    def facts(self) -> Mapping[str, str]:
+        if self._facts is not None:
+            return self._facts
+        info, config = status(self.kind).info, self.engine.config
+        facts = {
+            "kind": self.kind,
+            "engine": self.kind,
+            "engine_version": info.get("engine_version", "?"),
+            "runtime": config.runtime or info.get("default_runtime", "?"),
+            "cgroup_manager": config.cgroup_manager or info.get("cgroup_manager", "?"),
+            "cgroup_version": info.get("cgroup_version", "?"),
+            "ulimits": ",".join(config.ulimits) or "engine default",
+            "container_config": config.source,
+            "storage_driver": info.get("storage_driver", "?"),
+            "image": self.image_name,
+            "image_hash": self.image.content_hash if self.image else "?",
+            "fio_version": self.context.fio.version,
+            "fio_version_inside": self.fio_inside,
+            "fio_path": f"{self.context.fio.path} (copied into the image)",
+            "fio_reached_by": f"{self.kind} exec; job file and json+ output in a bind-mounted {WORK_IN_CONTAINER}",
+            "network": "none",
+            "mount_kind": self.variant.mount_kind,
+            "container_target_path": TARGET_IN_CONTAINER,
+        }
+        host = storage_facts(self.host_storage_path)
+        facts["host_fs_type"] = host.pop("fs_type")
+        facts.update(host)
+        if self.variant.mount_kind == "volume":
+            facts["volume"] = self.volume
+        if self.variant.per_trial_layout:
+            facts["working_set_laid_out_per_trial"] = "yes"
+        if self._inside is not None:
+            inside = self._inside.fs_type
+            facts.update(
+                fs_type=inside,
+                fs_type_inside=inside,
+                mount_point_inside=self._inside.mount_point,
+                mount_source_inside=self._inside.source,
+                mount_options_inside=self._inside.options,
+            )
+            if inside in MEMORY_FILESYSTEMS:
+                facts["memory_backed"] = "yes"
+            if inside in NO_DIRECT_FILESYSTEMS or inside.startswith("fuse."):
+                facts["direct_io_honoured"] = "no"
+            self._facts = facts
+        return facts
+
+    def space_needs(self, working_set_bytes: int) -> Sequence[SpaceNeed]:
+        kind = self.variant.mount_kind
+        if kind == "tmpfs":
+            return ()  # memory, not disk
+        if kind == "bind":
+            return (SpaceNeed(self.context.target, working_set_bytes, f"{self.name}: working set"),)
+        root = Path(status(self.kind).info.get("graph_root") or self.context.target)
+        what = "working set in a volume" if kind == "volume" else "working set in the container layer"
+        return (SpaceNeed(root, working_set_bytes, f"{self.name}: {what}"),)
+
+    def cache_layers(self, direct: bool) -> Sequence[CacheLayer]:
+        if self.variant.mount_kind == "tmpfs":
+            return ()  # the storage itself is memory: flagged memory_backed, not a cache to outsize
+        return (CacheLayer("host page cache", psutil.virtual_memory().total, bypassed=direct),)
+
+
+class DockerEnvironment(ContainerEnvironment):
+    kind = "docker"
+    description = "fio in a fresh Docker container per trial"
+
+
+class PodmanEnvironment(ContainerEnvironment):
+    kind = "podman"
+    description = "fio in a fresh Podman container per trial"
+

@@ -1,0 +1,149 @@
+"""One boot of a microVM guest (QEMU or Firecracker), for one trial or for the in-guest layout.
+
+The guest is started in `__enter__` and waits, idle, for commands; the monitor therefore starts
+after the boot, and a trial's CPU figures are those of the fio run alone.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from iocompare.environments.base import Instance
+from iocompare.environments.host import drop_host_caches
+from iocompare.environments.microvm_guest import (
+    GuestSession,
+    cpu_delta,
+    create_control_disk,
+    read_result,
+    thread_cpu_seconds,
+    write_job,
+)
+from iocompare.errors import ToolError
+from iocompare.images.guest_init import GUEST_MOUNT_POINT
+from iocompare.model import FioRun
+
+if TYPE_CHECKING:
+    from iocompare.environments.microvm_base import MicroVMEnvironment
+
+COMMAND_TIMEOUT_S = 120
+GUEST_FIO_PATH = "/bin/fio"
+
+
+class MicroVMInstance(Instance):
+    """One boot of the guest, for one trial (or for laying out the in-guest filesystem)."""
+
+    def __init__(self, environment: MicroVMEnvironment, *, purpose: str = "trial") -> None:
+        self._env = environment
+        self._purpose = purpose
+        self.session: GuestSession | None = None
+        self.boot_to_ready_s: float | None = None
+        self.ready: dict[str, str] = {}
+        self.mount_line = ""
+        self._trial_facts: dict[str, str] = {}
+        self._registered: list = []
+
+    def __enter__(self) -> MicroVMInstance:
+        env = self._env
+        env._instance_count += 1
+        self.directory = env.scratch / f"vm-{env._instance_count}"
+        try:
+            self.directory.mkdir(parents=True)
+            self.control = self.directory / "control.img"
+            create_control_disk(self.control)
+            argv = env.vmm_argv(self.directory, self.control)
+            self.session = GuestSession(argv, console_log=self.directory / "console.log", label=env.vmm_label)
+            env._live.add(self)
+            pid = self.session.start()
+            self._registered.append(env.context.resources.add_process(pid, note=f"{env.name} VMM"))
+            args = self.session.wait_for("ready", timeout_s=env.config.boot_timeout_s, what="while booting (no ready marker from the guest)")
+            self.boot_to_ready_s = time.monotonic() - self.session.started_at
+            self.ready = dict(item.split("=", 1) for item in args.split() if "=" in item)
+            if env.variant.in_guest_fs and self._purpose == "trial":
+                self.mount()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the VM and remove its files; idempotent, also after a failure or Ctrl-C."""
+        if self.session is not None:
+            self.session.stop(graceful_s=3.0)
+        for resource in self._registered:
+            self._env.context.resources.discard(resource)
+        self._registered.clear()
+        if hasattr(self, "directory"):
+            shutil.rmtree(self.directory, ignore_errors=True)
+        self._env._live.discard(self)
+
+    def _session(self) -> GuestSession:
+        if self.session is None or not self.session.alive():
+            raise ToolError(f"{self._env.name}: the VM is not running")
+        return self.session
+
+    def _command(self, line: str, what: str, timeout_s: float = COMMAND_TIMEOUT_S) -> str:
+        ok, details = self._session().command(line, timeout_s=timeout_s)
+        if not ok:
+            raise self._session().failure(f"{self._env.name}: {what} failed in the guest: {details}")
+        return details
+
+    def mkfs(self) -> None:
+        self._command("mkfs", "mke2fs -t ext4")
+
+    def mount(self) -> None:
+        self.mount_line = self._command("mount", f"mounting ext4 on {GUEST_MOUNT_POINT}")
+
+    def prepare(self) -> Mapping[str, str]:
+        # The guest first: its sync pushes dirty pages down to the VMM, then the host drops its own.
+        ok, details = self._session().command("drop", timeout_s=COMMAND_TIMEOUT_S)
+        facts = {
+            "boot_to_ready_s": f"{self.boot_to_ready_s:.2f}",
+            "guest_caches_dropped": "yes" if ok else f"no ({details})",
+            "host_caches_dropped": drop_host_caches(),
+        }
+        if "lbs" in self.ready:
+            facts["guest_logical_block_size"] = self.ready["lbs"]
+        if "mem_kib" in self.ready:
+            facts["guest_memtotal_kib"] = self.ready["mem_kib"]
+        if self.mount_line:
+            fields = self.mount_line.split()
+            if len(fields) >= 4:
+                facts["guest_fs_type"], facts["guest_mount_options"] = fields[2], fields[3]
+        return facts
+
+    def run_fio(self, job_text: str, *, timeout_s: float) -> FioRun:
+        session = self._session()
+        write_job(self.control, job_text)
+        pid = session.pid
+        assert pid is not None
+        before = thread_cpu_seconds(pid)
+        started = time.monotonic()
+        ok, details = session.command("run", timeout_s=timeout_s)
+        wall_s = time.monotonic() - started
+        self._trial_facts = cpu_delta(before, thread_cpu_seconds(pid), self._env.is_vcpu_thread)
+        files = read_result(self.control)
+        try:
+            exit_code = int(files.get("rc", "").strip())
+        except ValueError:
+            raise session.failure(f"{self._env.name}: the guest returned no fio exit code ({details})") from None
+        argv = (f"{self._env.vmm_label}-guest:{GUEST_FIO_PATH}", "--output-format=json+", "--output=out.json", "job.fio")
+        stderr = files.get("stderr.txt", "")
+        return FioRun(argv, exit_code, files.get("out.json", ""), stderr, wall_s)
+
+    def pids_to_monitor(self) -> Sequence[int]:
+        session = self.session
+        return (session.pid,) if session is not None and session.pid and session.alive() else ()
+
+    def abort(self) -> None:
+        if self.session is not None:
+            self.session.kill()
+
+    def after_run_facts(self) -> Mapping[str, str]:
+        """Host CPU of the VMM during fio, vCPU threads separately (read after run_fio)."""
+        return dict(self._trial_facts)
