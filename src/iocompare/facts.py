@@ -62,32 +62,34 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def find_mount(path: Path, mountinfo: str | None = None) -> Mount:
-    """The mount holding `path`: the longest mount point that is a prefix of its real path."""
-    real = os.path.realpath(path)
-    text = mountinfo if mountinfo is not None else Path("/proc/self/mountinfo").read_text()
+def mount_holding(path: str, mountinfo: str) -> Mount | None:
+    """The mount holding `path` in a mountinfo text: the longest mount point that is a prefix."""
     best: Mount | None = None
-    for line in text.splitlines():
+    for line in mountinfo.splitlines():
         fields = line.split()
-        if " - " not in line or len(fields) < 10:
+        if "-" not in fields or len(fields) < 10:
             continue
         sep = fields.index("-")
-        mount_point = _unescape(fields[4])
-        inside = real == mount_point or real.startswith(mount_point.rstrip("/") + "/")
+        mount_point = unescape_mountinfo(fields[4])
+        inside = path == mount_point or path.startswith(mount_point.rstrip("/") + "/")
         if inside and (best is None or len(mount_point) >= len(best.mount_point)):
             best = Mount(
                 mount_point=mount_point,
                 fs_type=fields[sep + 1],
-                source=_unescape(fields[sep + 2]),
+                source=unescape_mountinfo(fields[sep + 2]),
                 options=fields[5] + ("," + fields[sep + 3] if len(fields) > sep + 3 else ""),
                 major_minor=fields[2],
             )
-    if best is None:
-        return Mount("/", "unknown", "unknown", "", "0:0")
     return best
 
 
-def _unescape(text: str) -> str:
+def find_mount(path: Path, mountinfo: str | None = None) -> Mount:
+    """The mount holding `path` on this host (its real path, symlinks resolved)."""
+    text = mountinfo if mountinfo is not None else Path("/proc/self/mountinfo").read_text()
+    return mount_holding(os.path.realpath(path), text) or Mount("/", "unknown", "unknown", "", "0:0")
+
+
+def unescape_mountinfo(text: str) -> str:
     # mountinfo escapes space, tab, newline and backslash as octal (\040 ...).
     return text.encode().decode("unicode_escape") if "\\" in text else text
 

@@ -16,7 +16,6 @@ from iocompare.cli.common import (
     policy_for,
     resolve_db,
 )
-from iocompare.cli.report import write_atomically
 from iocompare.errors import UserError
 from iocompare.execute.launch import mark_dead_runs
 from iocompare.report.build import build_report
@@ -28,6 +27,7 @@ from iocompare.report.export import (
     to_json,
     trial_rows,
 )
+from iocompare.report.atomic import write_text_atomically
 from iocompare.store import Store
 
 
@@ -68,7 +68,7 @@ def export(
     if output is None:
         print(text, end="")
     else:
-        write_atomically(output, text)
+        write_text_atomically(output, text)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import enum
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +15,7 @@ from iocompare.report.json_report import render_json
 from iocompare.report.markdown import render_markdown
 from iocompare.report.terminal import render_terminal
 from iocompare.execute.launch import mark_dead_runs
+from iocompare.report.atomic import write_text_atomically
 from iocompare.store import Store
 
 
@@ -33,20 +32,6 @@ class ReportFormat(str, enum.Enum):
     MARKDOWN = "markdown"
     JSON = "json"
     HTML = "html"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a failure never leaves half a report."""
-    if not path.parent.is_dir():
-        raise UserError(f"output directory {path.parent} does not exist", hint="create it or pass another --output")
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def report(
@@ -92,7 +77,7 @@ def report(
     if output is None:
         print(text, end="")
     else:
-        write_atomically(output, text)
+        write_text_atomically(output, text)
 
 
 def register(app: typer.Typer) -> None:

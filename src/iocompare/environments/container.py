@@ -46,7 +46,7 @@ from iocompare.facts import (
     MEMORY_FILESYSTEMS,
     NO_DIRECT_FILESYSTEMS,
     Mount,
-    _unescape,
+    mount_holding,
     storage_facts,
 )
 from iocompare.images.base import ImageInfo
@@ -73,18 +73,7 @@ VARIANTS: dict[str | None, Variant] = {
 
 def mount_inside(mountinfo: str, path: str = TARGET_IN_CONTAINER) -> Mount | None:
     """The mount holding `path` in a container's /proc/self/mountinfo (the longest prefix)."""
-    best = None
-    for line in mountinfo.splitlines():
-        fields = line.split()
-        if "-" not in fields or len(fields) < 10:
-            continue
-        sep = fields.index("-")
-        point = _unescape(fields[4])
-        holds = path == point or path.startswith(point.rstrip("/") + "/")
-        if holds and (best is None or len(point) >= len(best.mount_point)):
-            options = fields[5] + ("," + fields[sep + 3] if len(fields) > sep + 3 else "")
-            best = Mount(point, fields[sep + 1], _unescape(fields[sep + 2]), options, fields[2])
-    return best
+    return mount_holding(path, mountinfo)
 
 
 class ContainerEnvironment(Environment):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from iocompare.facts import _unescape
+from iocompare.facts import unescape_mountinfo
 
 PROC = Path("/proc")
 
@@ -56,9 +56,9 @@ def _controller_mounts(mountinfo: str) -> tuple[Path | None, Path | None]:
         fs_type = fields[sep + 1]
         super_options = fields[sep + 3].split(",") if len(fields) > sep + 3 else []
         if fs_type == "cgroup" and "cpuacct" in super_options and v1 is None:
-            v1 = Path(_unescape(fields[4]))
+            v1 = Path(unescape_mountinfo(fields[4]))
         elif fs_type == "cgroup2" and v2 is None:
-            v2 = Path(_unescape(fields[4]))
+            v2 = Path(unescape_mountinfo(fields[4]))
     return v1, v2
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from iocompare.model import DirectionResult, Sample
 from iocompare.report.build import Report
+from iocompare.report.json_report import run_identity
 from iocompare.report.cell_stats import cell_stats, cpu_per_io, host_cpu_count
 
 SCHEMA_NAME = "iocompare-export"
@@ -134,19 +135,10 @@ def to_csv(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
 
 
 def to_json(report: Report, samples: Mapping[int, Sequence[Sample]] | None) -> str:
-    info = report.run.info
     document = {
         "schema": SCHEMA_NAME,
         "schema_version": SCHEMA_VERSION,
-        "run": {
-            "id": info.id,
-            "name": info.name,
-            "suite": info.suite_name,
-            "status": info.status.value,
-            "created_at": info.created_at,
-            "finished_at": info.finished_at,
-            "baseline": report.analysis.baseline,
-        },
+        "run": {**run_identity(report), "baseline": report.analysis.baseline},
         "trials": trial_rows(report, samples),
         "summaries": summary_rows(report, samples),
     }

@@ -69,6 +69,19 @@ def _cell(summary: CellSummary, facts: dict[str, str], view: AnalysisView) -> di
     }
 
 
+def run_identity(report: Report) -> dict[str, Any]:
+    """The fields that name a run, shared by the JSON report and the JSON export."""
+    info = report.run.info
+    return {
+        "id": info.id,
+        "name": info.name,
+        "suite": info.suite_name,
+        "status": info.status.value,
+        "created_at": info.created_at,
+        "finished_at": info.finished_at,
+    }
+
+
 def report_dict(report: Report) -> dict[str, Any]:
     info = report.run.info
     facts = {env: environment_facts(report.run, env) for env in report.environments}
@@ -76,12 +89,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "schema": SCHEMA_NAME,
         "schema_version": SCHEMA_VERSION,
         "run": {
-            "id": info.id,
-            "name": info.name,
-            "suite": info.suite_name,
-            "status": info.status.value,
-            "created_at": info.created_at,
-            "finished_at": info.finished_at,
+            **run_identity(report),
             "trials_ok": info.trials_ok,
             "trials_total": info.trials_total,
             "settings": report.run.settings,

@@ -22,6 +22,7 @@ from iocompare.report.build import Report
 from iocompare.report.cell_stats import cell_stats
 from iocompare.report.chart_data import chart_data
 from iocompare.report.html import render_html
+from iocompare.report.atomic import check_parent, write_text_atomically
 from iocompare.report.markdown import render_markdown
 from iocompare.report.plots import figure, to_png
 
@@ -29,26 +30,7 @@ MARKDOWN_NAME = "report.md"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def _check_parent(path: Path) -> None:
-    if not path.parent.is_dir():
-        raise UserError(f"output directory {path.parent} does not exist", hint="create it or pass another --output")
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file in the same directory and rename."""
-    _check_parent(path)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def write_html(path: Path, report: Report, samples: Mapping[int, Sequence[Sample]] | None) -> None:
-    _check_parent(path)
     write_text_atomically(path, render_html(report, samples))
 
 
@@ -82,7 +64,7 @@ def write_markdown_dir(directory: Path, report: Report, samples: Mapping[int, Se
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise UserError(f"--output {directory} exists and is not a directory", hint="a Markdown report with charts is a directory; pass a name ending in .md for the text only")
-    _check_parent(directory.absolute())
+    check_parent(directory.absolute())
     files = render_markdown_files(report, samples)
     temp = Path(tempfile.mkdtemp(dir=directory.absolute().parent, prefix=f".{directory.name}.", suffix=".tmp"))
     try:
