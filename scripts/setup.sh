@@ -16,11 +16,18 @@ done
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
     missing+=(python3-venv python3-pip)
 fi
-if ((${#missing[@]})); then
-    echo "setup: installing Debian packages: ${missing[*]}"
+# The microVM guest image is built from Debian's cloud kernel (`apt-get download`), which needs
+# current package lists even when every package above is already installed.
+if ! apt-cache policy linux-image-cloud-amd64 2>/dev/null | grep -q "Candidate: [0-9]"; then
+    need_update=1
+fi
+if ((${#missing[@]})) || [[ -n "${need_update:-}" ]]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if ((${#missing[@]})); then
+        echo "setup: installing Debian packages: ${missing[*]}"
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
 fi
 
 if [[ ! -x .venv/bin/python ]]; then
