@@ -21,7 +21,7 @@ from _common import median
 from iocompare.engines.fio_binary import find_fio
 from iocompare.environments import registry
 from iocompare.environments.base import RunContext
-from iocompare.execute.resources import RunResources
+from iocompare.system.resources import RunResources
 
 
 def measure(name: str, target: Path, n: int) -> None:

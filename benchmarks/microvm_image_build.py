@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--download", action="store_true", help="fetch the kernel package again (needs the network)")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-    from iocompare.images.guest import cache_dir
+    from iocompare.environments.microvm.image import cache_dir
 
     work = Path(tempfile.mkdtemp(prefix="iocompare-image-bench-"))
     try:

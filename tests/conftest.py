@@ -64,7 +64,7 @@ def isolated_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def fresh_engines():
     """Containers: forget cached engine probes before and after the test (it may change them)."""
-    from iocompare.environments.container_preflight import reset_cache
+    from iocompare.environments.container.preflight import reset_cache
 
     reset_cache()
     yield
@@ -82,7 +82,7 @@ def docker_daemon(tmp_path_factory: pytest.TempPathFactory):
     import tempfile
     import time
 
-    from iocompare.environments.container_preflight import reset_cache
+    from iocompare.environments.container.preflight import reset_cache
 
     if shutil.which("docker") is None or shutil.which("dockerd") is None:
         pytest.fail("docker and dockerd are needed (scripts/setup.sh installs docker.io)")
@@ -128,7 +128,7 @@ def docker_daemon(tmp_path_factory: pytest.TempPathFactory):
 def guest_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A cache directory holding a built microVM guest image (`iocompare image build --kind guest`,
     the real Debian kernel). Kept in pytest's cache directory, so later sessions build warm."""
-    from iocompare.images.guest import GuestBuilder
+    from iocompare.environments.microvm.image import GuestBuilder
 
     cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
     directory = Path(cache.mkdir("iocompare-guest-cache")) if cache else tmp_path_factory.mktemp("guest-cache")
@@ -143,7 +143,7 @@ def guest_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 @pytest.fixture
 def guest_image(guest_cache: Path, monkeypatch: pytest.MonkeyPatch):
     """The built guest image, with IOCOMPARE_CACHE_DIR pointing at it for this test."""
-    from iocompare.images.guest import find_image
+    from iocompare.environments.microvm.image import find_image
 
     monkeypatch.setenv("IOCOMPARE_CACHE_DIR", str(guest_cache))
     for name in ("IOCOMPARE_GUEST_KERNEL", "IOCOMPARE_GUEST_MODULES", "IOCOMPARE_GUEST_IMAGE", "IOCOMPARE_QEMU_BINARY"):

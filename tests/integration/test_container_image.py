@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from iocompare.cli.main import main
-from iocompare.images import container_image
+from iocompare.environments.container import image as container_image
 
 pytestmark = pytest.mark.integration
 

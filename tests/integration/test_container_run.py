@@ -13,8 +13,9 @@ import pytest
 
 from iocompare.cli.main import main
 from iocompare.engines.fio_binary import find_fio
-from iocompare.environments import container_instance, container_preflight
-from iocompare.images.container_image import ensure_image
+from iocompare.environments.container import instance as container_instance
+from iocompare.environments.container import preflight as container_preflight
+from iocompare.environments.container.image import ensure_image
 from iocompare.store import Store
 
 pytestmark = pytest.mark.integration
@@ -169,7 +170,7 @@ def test_podman_missing_is_unavailable_with_reason(capsys, fresh_engines, monkey
 
 
 def test_fio_version_mismatch_stops_the_run_with_exit_2(capsys, tiny_suite, isolated_db, target, fresh_engines, monkeypatch):
-    from iocompare.environments import container
+    from iocompare.environments.container import environment as container
 
     monkeypatch.setattr(container, "inside_fio_version", lambda engine, image: "fio-3.1")
     code, out, err = run_cli(capsys, "run", "--suite", str(tiny_suite(environments=("host", "podman"))), "--target", str(target))
@@ -215,7 +216,7 @@ def test_instance_reports_its_cgroup_cpu_and_fio_runs_in_its_cgroup(tmp_path, fr
     from iocompare.engines.fio_job import render_job
     from iocompare.environments import registry
     from iocompare.environments.base import RunContext
-    from iocompare.execute.resources import RunResources
+    from iocompare.system.resources import RunResources
 
     cell = make_cell(runtime_s=2, ramp_s=0, working_set_bytes=32 * MiB)
     context = RunContext(target=tmp_path, run_tag=uuid.uuid4().hex[:8], fio=find_fio(), resources=RunResources("t", persist=False))

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from iocompare.cli.main import main
-from iocompare.images.guest import GuestBuilder, find_image
-from iocompare.images.guest_initramfs import read_newc, shared_libraries
-from iocompare.images.guest_kernel import kernel_version
+from iocompare.environments.microvm.image import GuestBuilder, find_image
+from iocompare.environments.microvm.initramfs import read_newc, shared_libraries
+from iocompare.environments.microvm.kernel import kernel_version
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ from iocompare.engines.fio_job import render_job
 from iocompare.engines.fio_parse import parse_fio_output
 from iocompare.environments import registry
 from iocompare.environments.base import RunContext
-from iocompare.environments.microvm_guest import GuestFailure
+from iocompare.environments.microvm.session import GuestFailure
 from iocompare.errors import ToolError
 from iocompare.store import Store
 

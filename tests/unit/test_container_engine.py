@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from iocompare.environments import container_engine as ce
-from iocompare.environments import container_probe as cp
-from iocompare.environments.container_engine import ConfigError, Engine, RuntimeConfig
-from iocompare.execute.proc import Completed
+from iocompare.environments.container import engine as ce
+from iocompare.environments.container import probe as cp
+from iocompare.environments.container.engine import ConfigError, Engine, RuntimeConfig
+from iocompare.system.proc import Completed
 
 HYBRID = "Error: OCI runtime error: crun: cgroups in hybrid mode not supported, drop all controllers from cgroupv2"
 RLIMIT = "Error: runc: runc create failed: error setting rlimits for ready process: error setting rlimit type 7: operation not permitted"

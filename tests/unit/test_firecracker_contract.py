@@ -12,14 +12,14 @@ import jsonschema
 import pytest
 import yaml
 
-from iocompare.environments.firecracker import (
+from iocompare.environments.microvm.firecracker import (
     SCHEME,
     FirecrackerEnvironment,
     api_requests,
     firecracker_config,
     parse_version,
 )
-from iocompare.environments.microvm_base import GuestConfig
+from iocompare.environments.microvm.environment import GuestConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_NAME = "firecracker-api-1.17.0-dev.yaml"

@@ -10,8 +10,8 @@ import lz4.block
 import pytest
 
 from iocompare.errors import UserError
-from iocompare.images.guest_initramfs import Archive, module_depends, module_load_order, read_newc, write_newc
-from iocompare.images.guest_kernel import LZ4_LEGACY_MAGIC, extract_vmlinux, kernel_version
+from iocompare.environments.microvm.initramfs import Archive, module_depends, module_load_order, read_newc, write_newc
+from iocompare.environments.microvm.kernel import LZ4_LEGACY_MAGIC, extract_vmlinux, kernel_version
 
 
 def test_newc_archive_round_trip_and_is_deterministic(tmp_path):

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from iocompare.environments.microvm_base import GuestConfig, allocate, fs_image_bytes
-from iocompare.environments.microvm_guest import cpu_delta, create_control_disk, read_result, write_job
-from iocompare.environments.qemu import KERNEL_CMDLINE, QemuCommand, decide_accelerator
+from iocompare.environments.microvm.environment import GuestConfig, allocate, fs_image_bytes
+from iocompare.environments.microvm.session import cpu_delta, create_control_disk, read_result, write_job
+from iocompare.environments.microvm.qemu import KERNEL_CMDLINE, QemuCommand, decide_accelerator
 from iocompare.errors import UserError
-from iocompare.images.guest_init import CONTROL_JOB_OFFSET, CONTROL_LABEL, CONTROL_RESULT_OFFSET, render_init
+from iocompare.environments.microvm.guest_init import CONTROL_JOB_OFFSET, CONTROL_LABEL, CONTROL_RESULT_OFFSET, render_init
 
 MiB = 1 << 20
 
@@ -147,7 +147,7 @@ def test_init_script_has_every_command_and_no_placeholders():
 
 
 def test_tcg_guest_is_told_the_tsc_rate_kvm_is_not():
-    from iocompare.environments.qemu import host_tsc_khz
+    from iocompare.environments.microvm.qemu import host_tsc_khz
 
     assert option(command(tsc_khz=2596124).argv(), "-append") == [f"{KERNEL_CMDLINE} tsc_early_khz=2596124"]
     assert option(command(tsc_khz=None).argv(), "-append") == [KERNEL_CMDLINE]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from iocompare.environments import registry
-from iocompare.environments.firecracker import SCHEME as FIRECRACKER
-from iocompare.environments.microvm_options import name_for_path
-from iocompare.environments.qemu import SCHEME as QEMU
+from iocompare.environments.microvm.firecracker import SCHEME as FIRECRACKER
+from iocompare.environments.microvm.options import name_for_path
+from iocompare.environments.microvm.qemu import SCHEME as QEMU
 from iocompare.errors import UserError
 
 

@@ -10,7 +10,8 @@ from rich.table import Table
 
 from iocompare.cli.common import console, err_console
 from iocompare.errors import UserError
-from iocompare.images.registry import BUILDERS, builder
+from iocompare.environments.registry import IMAGE_BUILDERS as BUILDERS
+from iocompare.environments.registry import image_builder as builder
 from iocompare.units import format_size
 
 image_app = typer.Typer(help="Build, list and remove the images iocompare runs fio in.", no_args_is_help=True)

@@ -10,7 +10,7 @@ import typer
 from iocompare.cli import compare, envs, export, image, import_, report, run, runs, schema, suites
 from iocompare.errors import ExitCode, IocompareError
 from iocompare.execute.launch import recover_leftovers
-from iocompare.execute.signals import Terminated
+from iocompare.system.signals import Terminated
 
 app = typer.Typer(
     name="iocompare",

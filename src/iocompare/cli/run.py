@@ -16,13 +16,13 @@ from iocompare.cli.progress import make_observer
 from iocompare.engines.fio_binary import FioBinary, find_fio
 from iocompare.environments import registry
 from iocompare.environments.base import RunContext
-from iocompare.environments.container_labels import remove_dead_leftovers
+from iocompare.environments.container.labels import remove_dead_leftovers
 from iocompare.environments.blockdev import guard, is_block_device
 from iocompare.environments.host import check_target
 from iocompare.errors import ExitCode, UserError
 from iocompare.execute import launch
-from iocompare.execute.resources import RunResources
-from iocompare.execute.signals import Terminated
+from iocompare.system.resources import RunResources
+from iocompare.system.signals import Terminated
 from iocompare.execute.space import Reserve, describe
 from iocompare.facts import host_facts
 from iocompare.report.build import build_report

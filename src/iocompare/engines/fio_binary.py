@@ -7,7 +7,7 @@ import shutil
 from dataclasses import dataclass
 
 from iocompare.errors import UserError
-from iocompare.execute.proc import run
+from iocompare.system.proc import run
 
 MIN_VERSION = (3, 0)
 _VERSION_RE = re.compile(r"fio-(\d+)\.(\d+)")

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import ClassVar, Self
 
 from iocompare.engines.fio_binary import FioBinary
-from iocompare.execute.proc import kill_tree
-from iocompare.execute.resources import RunResources
+from iocompare.system.proc import kill_tree
+from iocompare.system.resources import RunResources
 from iocompare.model import FioRun
 
 

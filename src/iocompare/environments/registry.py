@@ -1,14 +1,18 @@
-"""Environment names (`kind` or `kind:variant`) to implementations, and what is usable here."""
+"""Environment names (`kind` or `kind:variant`) to implementations, what is usable here, and the
+image builders `iocompare image` drives."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from iocompare.environments.base import Environment, RunContext
-from iocompare.environments.container import DockerEnvironment, PodmanEnvironment
-from iocompare.environments.firecracker import FirecrackerEnvironment
+from iocompare.environments.container.image import BUILDERS as CONTAINER_BUILDERS
+from iocompare.environments.container.environment import DockerEnvironment, PodmanEnvironment
+from iocompare.environments.microvm.firecracker import FirecrackerEnvironment
 from iocompare.environments.host import HostEnvironment
-from iocompare.environments.qemu import QemuEnvironment
+from iocompare.environments.image import ImageBuilder
+from iocompare.environments.microvm.image import GuestBuilder
+from iocompare.environments.microvm.qemu import QemuEnvironment
 from iocompare.errors import EnvironmentUnavailable, UserError
 
 # One entry per environment kind; add yours with a single-line edit.
@@ -63,3 +67,15 @@ def create(name: str, context: RunContext) -> Environment:
     if choice.unavailable_reason is not None:
         raise EnvironmentUnavailable(f"environment {name!r} is unavailable here: {choice.unavailable_reason}")
     return KINDS[choice.kind](name, context)
+
+
+# One entry per image builder kind; add yours with a single-line edit.
+IMAGE_BUILDERS: list[ImageBuilder] = [GuestBuilder(), *CONTAINER_BUILDERS]
+
+
+def image_builder(kind: str) -> ImageBuilder:
+    for candidate in IMAGE_BUILDERS:
+        if candidate.kind == kind:
+            return candidate
+    known = ", ".join(b.kind for b in IMAGE_BUILDERS) or "none"
+    raise UserError(f"unknown image kind {kind!r}", hint=f"known kinds: {known}")

@@ -13,15 +13,15 @@ from iocompare.engines.fio_binary import FioBinary
 from iocompare.environments import registry
 from iocompare.environments.base import Environment, RunContext, SpaceNeed
 from iocompare.errors import UserError
-from iocompare.execute.lock import TargetLock
-from iocompare.execute.resources import RunResources, _pid_alive, _process_start_time, recover_stale_runs
+from iocompare.system.lock import TargetLock
+from iocompare.system.resources import RunResources, _pid_alive, _process_start_time, recover_stale_runs
 from iocompare.execute.runner import Runner, RunObserver, RunSummary
-from iocompare.execute.signals import terminate_as_interrupt
+from iocompare.system.signals import terminate_as_interrupt
 from iocompare.execute.space import Reserve, SpacePlan, existing_ancestor, plan_space
-from iocompare.report.plan import STORED_BYTES_PER_TRIAL
 from iocompare.spec.expand import Plan, expand
 from iocompare.spec.models import Suite
 from iocompare.store import Store
+from iocompare.store.records import STORED_BYTES_PER_TRIAL
 from iocompare.units import format_size
 
 Notify = Callable[[str], None]

@@ -8,13 +8,13 @@ from rich.console import Console
 from rich.table import Table
 
 from iocompare.spec.expand import Plan
+from iocompare.store.records import STORED_BYTES_PER_TRIAL
 from iocompare.units import format_duration, format_size
 
 # Estimates, deliberately pessimistic: fio start-up, cache drop and storing per trial, a slow
-# sequential layout of each working set, and the compressed json+ output kept per trial.
+# sequential layout of each working set.
 OVERHEAD_PER_TRIAL_S = 0.5
 LAYOUT_BPS = 500 << 20
-STORED_BYTES_PER_TRIAL = 64 << 10
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,10 @@ from typing import Any
 
 from iocompare.model import Cell, FioResult, Trial, TrialStatus
 
+# What one trial costs the database, deliberately pessimistic: the zlib-compressed json+ output,
+# the rendered job and the monitor series (the space plan reserves this per planned trial).
+STORED_BYTES_PER_TRIAL = 64 << 10
+
 
 class RunStatus(str, enum.Enum):
     RUNNING = "running"  # created, not finished (or the process died before finishing)

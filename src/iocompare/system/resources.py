@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from iocompare.execute.proc import kill_tree
+from iocompare.system.proc import kill_tree
 
 STATE_ENV = "IOCOMPARE_STATE_DIR"
 

@@ -26,9 +26,9 @@ from pathlib import Path
 
 from iocompare.engines.fio_binary import find_fio
 from iocompare.errors import UserError
-from iocompare.images.base import ImageInfo
-from iocompare.images.guest_init import MODULE_LIST, render_init
-from iocompare.images.guest_initramfs import (
+from iocompare.environments.image import ImageInfo
+from iocompare.environments.microvm.guest_init import MODULE_LIST, render_init
+from iocompare.environments.microvm.initramfs import (
     BLOCK_MODULES,
     FILESYSTEM_MODULES,
     Archive,
@@ -40,7 +40,7 @@ from iocompare.images.guest_initramfs import (
     shared_libraries,
     write_newc,
 )
-from iocompare.images.guest_kernel import (
+from iocompare.environments.microvm.kernel import (
     KernelSource,
     extract_kernel,
     extract_vmlinux,

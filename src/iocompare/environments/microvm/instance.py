@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from iocompare.environments.base import Instance
 from iocompare.environments.host import drop_host_caches
-from iocompare.environments.microvm_guest import (
+from iocompare.environments.microvm.session import (
     GuestSession,
     cpu_delta,
     create_control_disk,
@@ -22,11 +22,11 @@ from iocompare.environments.microvm_guest import (
     write_job,
 )
 from iocompare.errors import ToolError
-from iocompare.images.guest_init import GUEST_MOUNT_POINT
+from iocompare.environments.microvm.guest_init import GUEST_MOUNT_POINT
 from iocompare.model import FioRun
 
 if TYPE_CHECKING:
-    from iocompare.environments.microvm_base import MicroVMEnvironment
+    from iocompare.environments.microvm.environment import MicroVMEnvironment
 
 COMMAND_TIMEOUT_S = 120
 GUEST_FIO_PATH = "/bin/fio"

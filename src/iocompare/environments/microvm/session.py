@@ -1,4 +1,4 @@
-"""The host side of the guest protocol (see iocompare/images/guest_init.py), shared by QEMU and
+"""The host side of the guest protocol (see iocompare/environments/microvm/guest_init.py), shared by QEMU and
 Firecracker: start the VMM with the guest's serial console on its stdin/stdout, wait for
 markers, send commands, move the job and the result over the control disk, and make sure the
 VMM never outlives its owner.
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from iocompare.errors import ToolError
-from iocompare.images.guest_init import CONTROL_DISK_BYTES, CONTROL_JOB_OFFSET, CONTROL_LABEL, CONTROL_RESULT_OFFSET, MARKER
+from iocompare.environments.microvm.guest_init import CONTROL_DISK_BYTES, CONTROL_JOB_OFFSET, CONTROL_LABEL, CONTROL_RESULT_OFFSET, MARKER
 
 CONSOLE_TAIL_LINES = 25
 _PR_SET_PDEATHSIG = 1

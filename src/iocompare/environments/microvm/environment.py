@@ -26,14 +26,14 @@ import psutil
 from iocompare.engines.fio_job import render_layout_job
 from iocompare.environments.base import CacheLayer, Environment, RunContext, SpaceNeed
 from iocompare.environments.host import check_target, run_fio_in
-from iocompare.environments.microvm_instance import GUEST_FIO_PATH, MicroVMInstance
-from iocompare.environments.microvm_options import Variant, VariantScheme, name_for_path
+from iocompare.environments.microvm.instance import GUEST_FIO_PATH, MicroVMInstance
+from iocompare.environments.microvm.options import Variant, VariantScheme, name_for_path
 from iocompare.errors import ToolError, UserError
-from iocompare.execute.proc import describe_failure
+from iocompare.system.proc import describe_failure
 from iocompare.facts import storage_facts
-from iocompare.images.guest import GuestImage, find_image
-from iocompare.images.guest_init import GUEST_MOUNT_POINT, GUEST_TARGET_DEVICE
-from iocompare.images.guest_kernel import sha256_file
+from iocompare.environments.microvm.image import GuestImage, find_image
+from iocompare.environments.microvm.guest_init import GUEST_MOUNT_POINT, GUEST_TARGET_DEVICE
+from iocompare.environments.microvm.kernel import sha256_file
 from iocompare.units import format_size, short_size
 
 MIB = 1 << 20

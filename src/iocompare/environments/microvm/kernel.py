@@ -19,7 +19,7 @@ from pathlib import Path
 import lz4.block
 
 from iocompare.errors import ToolError, UserError
-from iocompare.execute.proc import run
+from iocompare.system.proc import run
 
 DEBIAN_META_PACKAGE = "linux-image-cloud-amd64"
 KERNEL_ENV = "IOCOMPARE_GUEST_KERNEL"  # a linux-image-*.deb or a bzImage/vmlinuz file

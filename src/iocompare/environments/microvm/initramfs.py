@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from iocompare.errors import ToolError, UserError
-from iocompare.execute.proc import run
+from iocompare.system.proc import run
 
 # Loaded in this order by init (dependencies first). ext4 and crc32c are built into Debian's
 # cloud kernel; for a kernel that has them as modules they are picked up here.

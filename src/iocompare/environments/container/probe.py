@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from iocompare.environments.container_engine import (
+from iocompare.environments.container.engine import (
     PACKAGES,
     ULIMITS_VAR,
     ConfigError,

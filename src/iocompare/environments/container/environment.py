@@ -26,22 +26,22 @@ from iocompare.environments.base import (
     SpaceNeed,
 )
 from iocompare.environments.blockdev import is_block_device
-from iocompare.environments.container_engine import Engine
-from iocompare.environments.container_instance import (
+from iocompare.environments.container.engine import Engine
+from iocompare.environments.container.instance import (
     TARGET_IN_CONTAINER,
     WORK_IN_CONTAINER,
     ContainerInstance,
 )
-from iocompare.environments.container_labels import owner_labels
-from iocompare.environments.container_preflight import (
+from iocompare.environments.container.labels import owner_labels
+from iocompare.environments.container.preflight import (
     inside_fio_version,
     ready_engine,
     smoke_reason,
 )
-from iocompare.environments.container_probe import status
+from iocompare.environments.container.probe import status
 from iocompare.environments.host import check_target
 from iocompare.errors import UserError
-from iocompare.execute.resources import Resource
+from iocompare.system.resources import Resource
 from iocompare.facts import (
     MEMORY_FILESYSTEMS,
     NO_DIRECT_FILESYSTEMS,
@@ -49,8 +49,8 @@ from iocompare.facts import (
     mount_holding,
     storage_facts,
 )
-from iocompare.images.base import ImageInfo
-from iocompare.images.container_image import ContainerImageBuilder, ensure_image
+from iocompare.environments.image import ImageInfo
+from iocompare.environments.container.image import ContainerImageBuilder, ensure_image
 from iocompare.units import short_size
 
 DRY_RUN_TAG = "dry-run"  # the run tag `iocompare run --dry-run` gives its RunContext

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from iocompare.environments.container_engine import (
+from iocompare.environments.container.engine import (
     ConfigError,
     Engine,
     RuntimeConfig,
@@ -20,11 +20,11 @@ from iocompare.environments.container_engine import (
     first_line,
     resolve,
 )
-from iocompare.environments.container_labels import owner_labels
-from iocompare.environments.container_probe import forget_status, status, status_key
+from iocompare.environments.container.labels import owner_labels
+from iocompare.environments.container.probe import forget_status, status, status_key
 from iocompare.errors import EnvironmentUnavailable, ToolError
-from iocompare.execute.proc import Completed
-from iocompare.images.container_image import FIO_IN_IMAGE, find_busybox
+from iocompare.system.proc import Completed
+from iocompare.environments.container.image import FIO_IN_IMAGE, find_busybox
 
 _CONFIG: dict[tuple[str | None, ...], tuple[RuntimeConfig | None, str | None]] = {}
 _FIO_INSIDE: dict[tuple[object, ...], str] = {}

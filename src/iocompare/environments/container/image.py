@@ -22,16 +22,16 @@ from datetime import datetime
 from pathlib import Path
 
 from iocompare.engines.fio_binary import find_fio
-from iocompare.environments.container_engine import (
+from iocompare.environments.container.engine import (
     Engine,
     inspect_one,
     labels_of,
     names,
 )
-from iocompare.environments.container_probe import status
+from iocompare.environments.container.probe import status
 from iocompare.errors import IocompareError, ToolError, UserError
-from iocompare.execute.proc import run
-from iocompare.images.base import ImageInfo
+from iocompare.system.proc import run
+from iocompare.environments.image import ImageInfo
 
 BUILDER_VERSION = "1"
 REPOSITORY = "iocompare-fio"

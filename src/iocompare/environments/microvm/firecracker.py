@@ -21,12 +21,12 @@ import re
 import shutil
 from pathlib import Path
 
-from iocompare.environments.microvm_base import MicroVMEnvironment
-from iocompare.environments.microvm_options import DriveOption, VariantScheme
+from iocompare.environments.microvm.environment import MicroVMEnvironment
+from iocompare.environments.microvm.options import DriveOption, VariantScheme
 from iocompare.errors import UserError
-from iocompare.execute.proc import run
-from iocompare.images.guest import GuestImage
-from iocompare.images.guest_init import CONTROL_SERIAL, TARGET_SERIAL
+from iocompare.system.proc import run
+from iocompare.environments.microvm.image import GuestImage
+from iocompare.environments.microvm.guest_init import CONTROL_SERIAL, TARGET_SERIAL
 
 BINARY_ENV = "IOCOMPARE_FIRECRACKER_BINARY"
 DEFAULT_BINARY = "firecracker"

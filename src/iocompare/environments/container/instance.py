@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING, Self
 
 from iocompare.engines.fio_job import render_layout_job
 from iocompare.environments.base import Instance
-from iocompare.environments.container_cgroup import Cgroup, cgroup_of, process_roots
-from iocompare.environments.container_labels import owner_labels
+from iocompare.environments.container.cgroup import Cgroup, cgroup_of, process_roots
+from iocompare.environments.container.labels import owner_labels
 from iocompare.environments.host import drop_host_caches
 from iocompare.errors import IocompareError, ToolError
-from iocompare.execute.proc import describe_failure, run
-from iocompare.execute.resources import Resource
-from iocompare.images.container_image import FIO_IN_IMAGE
+from iocompare.system.proc import describe_failure, run
+from iocompare.system.resources import Resource
+from iocompare.environments.container.image import FIO_IN_IMAGE
 from iocompare.model import FioRun
 
 if TYPE_CHECKING:
-    from iocompare.environments.container import ContainerEnvironment
+    from iocompare.environments.container.environment import ContainerEnvironment
 
 TARGET_IN_CONTAINER = "/data"  # where the storage under test is mounted
 WORK_IN_CONTAINER = "/iocompare"  # bind mount holding job files and fio's output

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from iocompare.errors import IocompareError
-from iocompare.execute.proc import Completed, run
+from iocompare.system.proc import Completed, run
 
 ENGINES = ("docker", "podman")
 PACKAGES = {"docker": "docker.io", "podman": "podman runc"}

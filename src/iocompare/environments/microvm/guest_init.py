@@ -34,7 +34,7 @@ CONTROL_DISK_BYTES = 64 << 20  # sparse; json+ output is well below this
 MODULE_LIST = "/etc/iocompare/modules"
 
 INIT_SCRIPT = r"""#!/bin/busybox sh
-# iocompare guest init: see iocompare/images/guest_init.py for the protocol.
+# iocompare guest init: see iocompare/environments/microvm/guest_init.py for the protocol.
 /bin/busybox mkdir -p /bin /proc /sys /dev /run /tmp __MOUNT__
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin

@@ -11,14 +11,14 @@ import json
 import platform
 from collections.abc import Callable, Mapping, Sequence
 
-from iocompare.environments.container_cgroup import own_identity, pid_alive
-from iocompare.environments.container_engine import (
+from iocompare.environments.container.cgroup import own_identity, pid_alive
+from iocompare.environments.container.engine import (
     ENGINES,
     Engine,
     labels_of,
     names,
 )
-from iocompare.environments.container_probe import status
+from iocompare.environments.container.probe import status
 from iocompare.errors import IocompareError
 
 LABEL_RUN = "iocompare.run"

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from iocompare.errors import ToolError
-from iocompare.execute.signals import SignalsHeld
+from iocompare.system.signals import SignalsHeld
 
 _TAIL_CHARS = 2000
 

@@ -17,13 +17,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from iocompare.environments.microvm_base import MicroVMEnvironment
-from iocompare.environments.microvm_guest import GuestSession, create_control_disk
-from iocompare.environments.microvm_options import DriveOption, Variant, VariantScheme
+from iocompare.environments.microvm.environment import MicroVMEnvironment
+from iocompare.environments.microvm.session import GuestSession, create_control_disk
+from iocompare.environments.microvm.options import DriveOption, Variant, VariantScheme
 from iocompare.errors import UserError
-from iocompare.execute.proc import run
+from iocompare.system.proc import run
 from iocompare.facts import storage_facts
-from iocompare.images.guest_init import CONTROL_SERIAL, TARGET_SERIAL
+from iocompare.environments.microvm.guest_init import CONTROL_SERIAL, TARGET_SERIAL
 
 BINARY_ENV = "IOCOMPARE_QEMU_BINARY"
 ACCEL_ENV = "IOCOMPARE_QEMU_ACCEL"  # auto (probe), kvm or tcg

@@ -1,0 +1,1 @@
+"""The container wing: Docker and Podman environments, their engine, probe and image."""

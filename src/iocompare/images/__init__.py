@@ -1,1 +1,0 @@
-"""What environments need besides the host: container images and guest artifacts, built locally."""

@@ -1,0 +1,1 @@
+"""The system floor: running processes, signals, the resource manifest, process identity."""
