@@ -15,7 +15,9 @@ IOCOMPARE = [sys.executable, "-m", "iocompare"]
 def iocompare(*args: str, timeout_s: float = 3600) -> subprocess.CompletedProcess[str]:
     done = subprocess.run([*IOCOMPARE, *args], capture_output=True, text=True, timeout=timeout_s)
     if done.returncode != 0:
-        raise SystemExit(f"iocompare {' '.join(args)} failed ({done.returncode}):\n{done.stderr}\n{done.stdout[-2000:]}")
+        raise SystemExit(
+            f"iocompare {' '.join(args)} failed ({done.returncode}):\n{done.stderr}\n{done.stdout[-2000:]}"
+        )
     return done
 
 

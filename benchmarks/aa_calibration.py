@@ -17,7 +17,6 @@ from collections import Counter
 from pathlib import Path
 
 from _common import iocompare
-
 from iocompare.analysis.compare import Verdict, compare_run
 from iocompare.analysis.runchecks import check_run, suspect_labels
 from iocompare.store import Store
@@ -63,13 +62,17 @@ def main() -> None:
         comparisons = compare_run(run, baseline="host", suspects=suspect_labels(check_run(run, samples)))
         verdicts = Counter(c.verdict for c in comparisons)
         called = verdicts[Verdict.FASTER] + verdicts[Verdict.SLOWER]
-        print(f"A/A calibration: host vs host:twin, {len(comparisons)} cells, {args.repeat} trials each, "
-              f"ramp {args.ramp} s + runtime {args.runtime} s")
+        print(
+            f"A/A calibration: host vs host:twin, {len(comparisons)} cells, {args.repeat} trials each, "
+            f"ramp {args.ramp} s + runtime {args.runtime} s"
+        )
         for comparison in comparisons:
             print(f"  {comparison.key}: {comparison.describe()}")
         print("verdict counts: " + ", ".join(f"{v.value}: {n}" for v, n in verdicts.most_common()))
         # With q = 0.05 and every null true, BH controls the family-wise chance of any false call at 5 %.
-        print(f"faster/slower verdicts: {called} of {len(comparisons)} ({'OK' if called <= 1 else 'MORE THAN FDR ALLOWS'})")
+        print(
+            f"faster/slower verdicts: {called} of {len(comparisons)} ({'OK' if called <= 1 else 'MORE THAN FDR ALLOWS'})"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

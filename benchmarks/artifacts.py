@@ -16,7 +16,6 @@ import tempfile
 from pathlib import Path
 
 from _common import iocompare
-
 from iocompare.analysis.artifacts import CheckStatus
 from iocompare.analysis.runchecks import check_run
 from iocompare.store import Store

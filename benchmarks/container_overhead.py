@@ -17,7 +17,6 @@ import uuid
 from pathlib import Path
 
 from _common import median
-
 from iocompare.engines.fio_binary import find_fio
 from iocompare.environments import registry
 from iocompare.environments.base import RunContext
@@ -29,7 +28,9 @@ def measure(name: str, target: Path, n: int) -> None:
     if reason is not None:
         print(f"{name}: skipped, {reason}")
         return
-    context = RunContext(target=target, run_tag=uuid.uuid4().hex[:8], fio=find_fio(), resources=RunResources("bench", persist=False))
+    context = RunContext(
+        target=target, run_tag=uuid.uuid4().hex[:8], fio=find_fio(), resources=RunResources("bench", persist=False)
+    )
     environment = registry.create(name, context)
     start, ready, total = [], [], []
     with environment:
@@ -42,9 +43,11 @@ def measure(name: str, target: Path, n: int) -> None:
                 start.append(instance.start_s)
             total.append(time.monotonic() - began)
     verdict = "within" if median(ready) <= 1.0 else "ABOVE"
-    print(f"{name}: n={n} median start {median(start):.3f} s, start-to-ready {median(ready):.3f} s "
-          f"({verdict} the 1 s target), per trial incl. removal {median(total):.3f} s; "
-          f"ready min/max {min(ready):.3f}/{max(ready):.3f} s")
+    print(
+        f"{name}: n={n} median start {median(start):.3f} s, start-to-ready {median(ready):.3f} s "
+        f"({verdict} the 1 s target), per trial incl. removal {median(total):.3f} s; "
+        f"ready min/max {min(ready):.3f}/{max(ready):.3f} s"
+    )
 
 
 def main() -> None:

@@ -14,7 +14,6 @@ import tempfile
 from pathlib import Path
 
 from _common import iocompare, median
-
 from iocompare.environments import registry
 from iocompare.store import Store
 
@@ -66,25 +65,33 @@ def main() -> None:
             if stored.result is not None:
                 iops[(stored.trial.environment, stored.trial.round)] = stored.result.total_iops
                 order.setdefault(stored.trial.round, []).append(stored.trial.environment)
-        print(f"4 KiB random read QD32, {args.runtime} s + 2 s ramp, 1 GiB working set, {len(order)} rounds, target {args.target}")
+        print(
+            f"4 KiB random read QD32, {args.runtime} s + 2 s ramp, 1 GiB working set, {len(order)} rounds, target {args.target}"
+        )
         rounds = sorted(order)  # the runner may add rounds (adaptive stopping)
         hosts = [iops[("host", r)] for r in rounds if ("host", r) in iops]
         if len(hosts) > 1:
             spread = statistics.stdev(hosts) / statistics.mean(hosts)
-            print(f"  host alone: CV {spread:.1%} over {len(hosts)} rounds (machine noise; a shared disk makes ratios noisy)")
+            print(
+                f"  host alone: CV {spread:.1%} over {len(hosts)} rounds (machine noise; a shared disk makes ratios noisy)"
+            )
         for engine in engines:
             ratios = []
             for round_ in rounds:
                 host, container = iops.get(("host", round_)), iops.get((engine, round_))
                 if host and container:
                     ratios.append(container / host)
-                    print(f"  round {round_}: order {' -> '.join(order[round_])}: host {host:,.0f} IOPS, "
-                          f"{engine} {container:,.0f} IOPS, ratio {container / host:.3f}")
+                    print(
+                        f"  round {round_}: order {' -> '.join(order[round_])}: host {host:,.0f} IOPS, "
+                        f"{engine} {container:,.0f} IOPS, ratio {container / host:.3f}"
+                    )
             if ratios:
                 mid = median(ratios)
                 verdict = "within" if 0.95 <= mid <= 1.05 else "OUTSIDE"
-                print(f"{engine} (bind mount) / host: median ratio {mid:.3f} ({verdict} 0.95-1.05), "
-                      f"all: {', '.join(f'{r:.3f}' for r in ratios)}")
+                print(
+                    f"{engine} (bind mount) / host: median ratio {mid:.3f} ({verdict} 0.95-1.05), "
+                    f"all: {', '.join(f'{r:.3f}' for r in ratios)}"
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

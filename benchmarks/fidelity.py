@@ -38,9 +38,20 @@ SIZE = "1g"
 
 def suite_text(cell, runtime: int, ramp: int) -> str:
     name, pattern, _rw, bs, depth, read_pct = cell
-    lines = [f'name = "fidelity-{name}"', f"runtime_s = {runtime}", f"ramp_s = {ramp}", "repeat = 1", "max_repeat = 1",
-             "[working_set]", f'size = "{SIZE}"', "[[workloads]]", f'name = "{name}"', f'pattern = "{pattern}"',
-             f'block_sizes = ["{bs}"]', f"iodepth = {depth}"]
+    lines = [
+        f'name = "fidelity-{name}"',
+        f"runtime_s = {runtime}",
+        f"ramp_s = {ramp}",
+        "repeat = 1",
+        "max_repeat = 1",
+        "[working_set]",
+        f'size = "{SIZE}"',
+        "[[workloads]]",
+        f'name = "{name}"',
+        f'pattern = "{pattern}"',
+        f'block_sizes = ["{bs}"]',
+        f"iodepth = {depth}",
+    ]
     if read_pct is not None:
         lines.append(f"read_percent = {read_pct}")
     return "\n".join(lines) + "\n"
@@ -48,9 +59,23 @@ def suite_text(cell, runtime: int, ramp: int) -> str:
 
 def layout(filename: Path) -> None:
     filename.unlink(missing_ok=True)
-    subprocess.run(["fio", "--name=layout", f"--filename={filename}", f"--size={SIZE}", "--rw=write", "--bs=1m",
-                    "--ioengine=psync", "--direct=1", "--end_fsync=1", "--refill_buffers=1", "--output-format=terse"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "fio",
+            "--name=layout",
+            f"--filename={filename}",
+            f"--size={SIZE}",
+            "--rw=write",
+            "--bs=1m",
+            "--ioengine=psync",
+            "--direct=1",
+            "--end_fsync=1",
+            "--refill_buffers=1",
+            "--output-format=terse",
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 def drop_caches() -> None:
@@ -61,9 +86,21 @@ def drop_caches() -> None:
 def by_hand(cell, runtime: int, ramp: int, filename: Path, plain: bool) -> float:
     """What a user would type: one fio command line, JSON output, total IOPS."""
     _name, _pattern, rw, bs, depth, read_pct = cell
-    argv = ["fio", "--name=byhand", f"--filename={filename}", f"--size={SIZE}", f"--rw={rw}", f"--bs={bs}",
-            f"--iodepth={depth}", "--ioengine=libaio", "--direct=1", "--time_based", f"--runtime={runtime}",
-            f"--ramp_time={ramp}", "--output-format=json"]
+    argv = [
+        "fio",
+        "--name=byhand",
+        f"--filename={filename}",
+        f"--size={SIZE}",
+        f"--rw={rw}",
+        f"--bs={bs}",
+        f"--iodepth={depth}",
+        "--ioengine=libaio",
+        "--direct=1",
+        "--time_based",
+        f"--runtime={runtime}",
+        f"--ramp_time={ramp}",
+        "--output-format=json",
+    ]
     if read_pct is not None:
         argv.append(f"--rwmixread={read_pct}")
     if rw in ("write", "randwrite", "randrw"):
@@ -77,7 +114,7 @@ def by_hand(cell, runtime: int, ramp: int, filename: Path, plain: bool) -> float
         layout(filename)
         drop_caches()
     out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=runtime * 5 + 120).stdout
-    job = json.loads(out[out.index("{"):])["jobs"][0]
+    job = json.loads(out[out.index("{") :])["jobs"][0]
     return job["read"]["iops"] + job["write"]["iops"]
 
 
@@ -104,7 +141,9 @@ def main() -> None:
         hand_file = work / "byhand.dat"
         layout(hand_file)
         side = "bare fio command line" if args.plain else "same options, fresh layout, caches dropped"
-        print(f"fidelity: {args.rounds} rounds, ramp {args.ramp} s + runtime {args.runtime} s, working set {SIZE}; by hand: {side}")
+        print(
+            f"fidelity: {args.rounds} rounds, ramp {args.ramp} s + runtime {args.runtime} s, working set {SIZE}; by hand: {side}"
+        )
         print(f"{'cell':<16} {'ratios iocompare/by-hand per round':<48} median  verdict")
         all_ok = True
         for cell in [c for c in CELLS if c[0] in args.cells.split(",")]:

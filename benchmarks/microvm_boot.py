@@ -61,11 +61,19 @@ def main() -> None:
         print(f"boot-to-ready per trial ({len(run.trials)} trials, whole run {wall_s:.1f} s):")
         for env in environments:
             _kind, facts = run.environments[env]
-            times = [float(t.facts["boot_to_ready_s"]) for t in run.trials if t.trial.environment == env and "boot_to_ready_s" in t.facts]
+            times = [
+                float(t.facts["boot_to_ready_s"])
+                for t in run.trials
+                if t.trial.environment == env and "boot_to_ready_s" in t.facts
+            ]
             accel = facts.get("accelerator", "?")
             shown = ", ".join(f"{t:.2f}" for t in times)
             print(f"  {env:10s} accelerator={accel}: {shown} s; median {statistics.median(times):.2f} s")
-            vcpu = [float(t.facts["vcpu_cpu_s"]) for t in run.trials if t.trial.environment == env and "vcpu_cpu_s" in t.facts]
+            vcpu = [
+                float(t.facts["vcpu_cpu_s"])
+                for t in run.trials
+                if t.trial.environment == env and "vcpu_cpu_s" in t.facts
+            ]
             if vcpu:
                 print(f"  {'':10s} vCPU threads' host CPU during a 1 s fio run: median {statistics.median(vcpu):.2f} s")
             if facts.get("timing_caveat"):

@@ -24,7 +24,9 @@ from _common import IOCOMPARE
 def build(cache: Path) -> tuple[float, str]:
     env = {**os.environ, "IOCOMPARE_CACHE_DIR": str(cache)}
     started = time.monotonic()
-    done = subprocess.run([*IOCOMPARE, "image", "build", "--kind", "guest"], capture_output=True, text=True, env=env, timeout=1800)
+    done = subprocess.run(
+        [*IOCOMPARE, "image", "build", "--kind", "guest"], capture_output=True, text=True, env=env, timeout=1800
+    )
     wall_s = time.monotonic() - started
     if done.returncode != 0:
         raise SystemExit(f"image build failed ({done.returncode}):\n{done.stderr}")

@@ -32,8 +32,10 @@ def main() -> None:
         fio_s = sum(cell["n_total"] * (cell["ramp_s"] + cell["runtime_s"]) for cell in report["cells"])
         ratio = wall_s / fio_s
         print(f"overhead: suite {args.suite}, {report['run']['trials_total']} trials")
-        print(f"  wall time {wall_s:.1f} s, fio ramp+runtime {fio_s:.0f} s, ratio {ratio:.3f} "
-              f"({'within' if ratio <= 1.10 else 'ABOVE'} the 1.10 target)")
+        print(
+            f"  wall time {wall_s:.1f} s, fio ramp+runtime {fio_s:.0f} s, ratio {ratio:.3f} "
+            f"({'within' if ratio <= 1.10 else 'ABOVE'} the 1.10 target)"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

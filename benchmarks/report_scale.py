@@ -31,7 +31,14 @@ from iocompare.store import RunStatus, Store
 TARGET_S = 10.0
 TARGET_MIB = 500.0
 BLOCKS = (4096, 65536, 1 << 20, 2 << 20, 8 << 20)
-DISK = {"fs_type": "ext4", "mount_point": "/var/tmp", "mount_options": "rw,relatime", "device": "vda", "logical_block_size": "512", "fio_version": "fio-3.33"}
+DISK = {
+    "fs_type": "ext4",
+    "mount_point": "/var/tmp",
+    "mount_options": "rw,relatime",
+    "device": "vda",
+    "logical_block_size": "512",
+    "fio_version": "fio-3.33",
+}
 ENVIRONMENTS = (
     ("host", "host", {"kind": "host", **DISK}),
     ("podman", "podman", {"kind": "podman", "mount_kind": "bind", "runtime": "runc", "cgroup_manager": "cgroupfs", "host_fs_type": "ext4", **DISK}),
@@ -61,7 +68,12 @@ def build(db: Path, trials_per_cell: int) -> int:
         for round_ in range(trials_per_cell):
             for cell in cells:
                 for env, _, _ in ENVIRONMENTS:
-                    bw = 1.5e9 * SPEED[env] * (1 + 0.04 * rng.gauss(0, 1)) * (0.3 if cell.block_size_bytes == 4096 else 1.0)
+                    bw = (
+                        1.5e9
+                        * SPEED[env]
+                        * (1 + 0.04 * rng.gauss(0, 1))
+                        * (0.3 if cell.block_size_bytes == 4096 else 1.0)
+                    )
                     result = result_for(cell, bw)
                     rb = result.read.io_bytes if result.read else 0
                     wb = result.write.io_bytes if result.write else 0
@@ -97,15 +109,21 @@ def main() -> None:
     db.unlink(missing_ok=True)
     start = time.perf_counter()
     trials = build(db, args.trials_per_cell)
-    print(f"stored run: {trials:,} trials, 100 cells x 4 environments, 25 samples per trial ({time.perf_counter() - start:.1f} s to write)")
+    print(
+        f"stored run: {trials:,} trials, 100 cells x 4 environments, 25 samples per trial ({time.perf_counter() - start:.1f} s to write)"
+    )
     cli = [sys.executable, "-m", "iocompare"]
     html = workdir / "report.html"
     wall, rss = timed_child([*cli, "report", "scale", "--db", str(db), "--format", "html", "--output", str(html)])
     print(f"html report:      {wall:6.2f} s (target < {TARGET_S:g} s: {'ok' if wall < TARGET_S else 'MISSED'}), "
           f"peak RSS {rss:6.1f} MiB (target < {TARGET_MIB:g} MiB: {'ok' if rss < TARGET_MIB else 'MISSED'}), "
           f"{html.stat().st_size / 1e6:.1f} MB, {html.read_text().count('<svg')} charts")  # fmt: skip
-    wall, rss_md = timed_child([*cli, "report", "scale", "--db", str(db), "--format", "markdown", "--output", str(workdir / "md")])
-    print(f"markdown + PNGs:  {wall:6.2f} s, peak RSS (max of both children) {rss_md:6.1f} MiB, {len(list((workdir / 'md').glob('*.png')))} PNG files")
+    wall, rss_md = timed_child(
+        [*cli, "report", "scale", "--db", str(db), "--format", "markdown", "--output", str(workdir / "md")]
+    )
+    print(
+        f"markdown + PNGs:  {wall:6.2f} s, peak RSS (max of both children) {rss_md:6.1f} MiB, {len(list((workdir / 'md').glob('*.png')))} PNG files"
+    )
     wall, _ = timed_child([*cli, "report", "scale", "--db", str(db), "--format", "json"])
     print(f"json report:      {wall:6.2f} s (the analysis alone, for reference)")
     if args.keep is None:

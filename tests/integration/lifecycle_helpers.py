@@ -31,7 +31,9 @@ def loop_ext4(tmp_path: Path, size_mib: int) -> Iterator[Path]:
 def loop_device(tmp_path: Path, size_mib: int) -> Iterator[Path]:
     image = tmp_path / "dev.img"
     subprocess.run(["truncate", "-s", f"{size_mib}M", str(image)], check=True)
-    device = subprocess.run(["losetup", "--find", "--show", str(image)], check=True, capture_output=True, text=True).stdout.strip()
+    device = subprocess.run(
+        ["losetup", "--find", "--show", str(image)], check=True, capture_output=True, text=True
+    ).stdout.strip()
     try:
         yield Path(device)
     finally:
@@ -40,12 +42,18 @@ def loop_device(tmp_path: Path, size_mib: int) -> Iterator[Path]:
 
 def start_iocompare(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-X", "faulthandler", "-m", "iocompare", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        [sys.executable, "-X", "faulthandler", "-m", "iocompare", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
 
 
 def iocompare(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "iocompare", *args], capture_output=True, text=True, env=env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "iocompare", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 def stored_trials(db: Path) -> int:
@@ -94,7 +102,9 @@ def interrupt(process: subprocess.Popen[str], sig: signal.Signals) -> tuple[int,
     try:
         out, err = process.communicate(timeout=60)
     except subprocess.TimeoutExpired:
-        ps = subprocess.run(["ps", "-eo", "pid,ppid,pgid,sid,stat,wchan:20,comm"], capture_output=True, text=True).stdout
+        ps = subprocess.run(
+            ["ps", "-eo", "pid,ppid,pgid,sid,stat,wchan:20,comm"], capture_output=True, text=True
+        ).stdout
         masks.append("\n".join(line for line in ps.splitlines() if "fio" in line or "python" in line))
         process.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
         out, err = process.communicate()

@@ -22,7 +22,9 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 def test_run_then_json_report(tmp_path, capsys, tiny_suite, isolated_db):
     target = tmp_path / "target"
     target.mkdir()
-    code, out, err = run_cli(capsys, "run", "--suite", str(tiny_suite(repeat=2)), "--target", str(target), "--name", "cli-test")
+    code, out, err = run_cli(
+        capsys, "run", "--suite", str(tiny_suite(repeat=2)), "--target", str(target), "--name", "cli-test"
+    )
     assert code == 0, err
     assert "stored as run 1" in out and "rand-read@4k" in out and "MiB/s" in out
     assert "iocompare report 1" in out
@@ -89,7 +91,7 @@ def test_dry_run_prints_plan_and_writes_nothing(tmp_path, capsys, isolated_db):
     assert code == 0
     assert "65 cells x 1 environment(s) (host) x 5 repetition(s) = 325 trials" in out
     assert "estimated duration" in out and "disk space: 2 GiB scratch" in out
-    assert not isolated_db.exists() and os.listdir(tmp_path) == ["db"] or os.listdir(tmp_path) == []
+    assert (not isolated_db.exists() and os.listdir(tmp_path) == ["db"]) or os.listdir(tmp_path) == []
     assert not isolated_db.parent.exists()
 
 

@@ -13,12 +13,16 @@ pytestmark = pytest.mark.integration
 
 
 def image_ids(engine: str) -> list[str]:
-    done = subprocess.run([engine, "images", "-q", "--no-trunc"], capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run(
+        [engine, "images", "-q", "--no-trunc"], capture_output=True, text=True, timeout=60, check=True
+    )
     return sorted(set(done.stdout.split()))
 
 
 @pytest.mark.parametrize("kind", ["podman", "docker"])
-def test_build_is_cached_list_shows_it_and_a_warm_build_imports_nothing(kind, capsys, docker_daemon, fresh_engines, monkeypatch):
+def test_build_is_cached_list_shows_it_and_a_warm_build_imports_nothing(
+    kind, capsys, docker_daemon, fresh_engines, monkeypatch
+):
     assert main(["image", "build", "--kind", kind]) == 0
     first = capsys.readouterr().out.strip()
     assert first.startswith(f"{kind}: iocompare-fio:")

@@ -56,7 +56,9 @@ def target(tmp_path):
     return path
 
 
-def test_host_and_every_container_variant_in_one_run(capsys, tiny_suite, isolated_db, target, docker_daemon, fresh_engines):
+def test_host_and_every_container_variant_in_one_run(
+    capsys, tiny_suite, isolated_db, target, docker_daemon, fresh_engines
+):
     envs = ("host", *PODMAN_ENVS, *DOCKER_ENVS)
     suite = without_references(tiny_suite(environments=envs))  # host is in the list already
     code, out, err = run_cli(capsys, "run", "--suite", str(suite), "--target", str(target))
@@ -104,7 +106,9 @@ def test_host_and_every_container_variant_in_one_run(capsys, tiny_suite, isolate
             assert any(s.proc_cpu_pct for s in samples), stored.trial.environment
 
 
-def test_ctrl_c_mid_trial_removes_containers_and_volumes(capsys, tiny_suite, isolated_db, target, docker_daemon, fresh_engines, monkeypatch):
+def test_ctrl_c_mid_trial_removes_containers_and_volumes(
+    capsys, tiny_suite, isolated_db, target, docker_daemon, fresh_engines, monkeypatch
+):
     started = []
 
     def interrupted(self, job_text, *, timeout_s):
@@ -126,18 +130,55 @@ def test_leftovers_of_a_dead_run_are_removed_at_the_next_start(capsys, tiny_suit
     dead.wait()
     labels = ["--label", "iocompare.run=deadbeef", "--label", f"iocompare.pid={dead.pid}", "--label", "iocompare.pid_start=1.00",
               "--label", f"iocompare.host={os.uname().nodename}"]  # fmt: skip
-    alive = ["--label", "iocompare.run=alive", "--label", f"iocompare.pid={os.getpid()}", "--label", f"iocompare.host={os.uname().nodename}"]
+    alive = [
+        "--label",
+        "iocompare.run=alive",
+        "--label",
+        f"iocompare.pid={os.getpid()}",
+        "--label",
+        f"iocompare.host={os.uname().nodename}",
+    ]
     tag = ensure_image("podman", find_fio().path).name
     engine = container_preflight.ready_engine("podman", tag)
-    name, keep, volume = f"iocompare-deadbeef-podman-{dead.pid}", f"iocompare-alive-podman-{os.getpid()}", f"iocompare-deadbeef-v-{dead.pid}"
-    engine.call("run", "-d", "--stop-timeout=0", "--name", name, *labels, "--network=none", *engine.run_args(), tag, "/bin/sleep", "infinity")
-    engine.call("run", "-d", "--stop-timeout=0", "--name", keep, *alive, "--network=none", *engine.run_args(), tag, "/bin/sleep", "infinity")
+    name, keep, volume = (
+        f"iocompare-deadbeef-podman-{dead.pid}",
+        f"iocompare-alive-podman-{os.getpid()}",
+        f"iocompare-deadbeef-v-{dead.pid}",
+    )
+    engine.call(
+        "run",
+        "-d",
+        "--stop-timeout=0",
+        "--name",
+        name,
+        *labels,
+        "--network=none",
+        *engine.run_args(),
+        tag,
+        "/bin/sleep",
+        "infinity",
+    )
+    engine.call(
+        "run",
+        "-d",
+        "--stop-timeout=0",
+        "--name",
+        keep,
+        *alive,
+        "--network=none",
+        *engine.run_args(),
+        tag,
+        "/bin/sleep",
+        "infinity",
+    )
     engine.call("volume", "create", *labels, volume)
     try:
         code, _, err = run_cli(capsys, "run", "--suite", str(tiny_suite()), "--target", str(target))
         assert code == 0, err
         assert f"removed podman leftover {name}" in err and f"removed podman leftover {volume}" in err
-        everything = engine_names("podman", "ps", "-a", "--format", "{{.Names}}") + engine_names("podman", "volume", "ls", "--format", "{{.Name}}")
+        everything = engine_names("podman", "ps", "-a", "--format", "{{.Names}}") + engine_names(
+            "podman", "volume", "ls", "--format", "{{.Name}}"
+        )
         assert name not in everything and volume not in everything
         assert keep in everything  # its owner (this process) is alive
     finally:
@@ -146,16 +187,22 @@ def test_leftovers_of_a_dead_run_are_removed_at_the_next_start(capsys, tiny_suit
         engine.call("volume", "rm", "-f", volume, check=False)
 
 
-def test_docker_daemon_down_is_unavailable_with_reason_and_the_rest_runs(capsys, tiny_suite, isolated_db, target, fresh_engines, monkeypatch, tmp_path):
+def test_docker_daemon_down_is_unavailable_with_reason_and_the_rest_runs(
+    capsys, tiny_suite, isolated_db, target, fresh_engines, monkeypatch, tmp_path
+):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-daemon.sock")
     code, out, _ = run_cli(capsys, "envs")
     assert code == 0
     line = next(line for line in out.splitlines() if "docker:volume" in line)
     assert "unavailable: the Docker daemon is not running" in line
-    code, out, err = run_cli(capsys, "run", "--suite", str(tiny_suite(environments=("host", "docker"))), "--target", str(target))
+    code, out, err = run_cli(
+        capsys, "run", "--suite", str(tiny_suite(environments=("host", "docker"))), "--target", str(target)
+    )
     assert code == 0, err
     assert "skipping environment docker: the Docker daemon is not running" in err
-    code, _, err = run_cli(capsys, "run", "--suite", str(without_references(tiny_suite(environments=("docker",)))), "--target", str(target))
+    code, _, err = run_cli(
+        capsys, "run", "--suite", str(without_references(tiny_suite(environments=("docker",)))), "--target", str(target)
+    )
     assert code == 2 and err.count("\n") >= 1 and "none of the requested environments can run here" in err
 
 
@@ -169,14 +216,21 @@ def test_podman_missing_is_unavailable_with_reason(capsys, fresh_engines, monkey
     assert "podman is not installed" in line
 
 
-def test_fio_version_mismatch_stops_the_run_with_exit_2(capsys, tiny_suite, isolated_db, target, fresh_engines, monkeypatch):
+def test_fio_version_mismatch_stops_the_run_with_exit_2(
+    capsys, tiny_suite, isolated_db, target, fresh_engines, monkeypatch
+):
     from iocompare.environments.container import environment as container
 
     monkeypatch.setattr(container, "inside_fio_version", lambda engine, image: "fio-3.1")
-    code, out, err = run_cli(capsys, "run", "--suite", str(tiny_suite(environments=("host", "podman"))), "--target", str(target))
+    code, out, err = run_cli(
+        capsys, "run", "--suite", str(tiny_suite(environments=("host", "podman"))), "--target", str(target)
+    )
     assert code == 2, err + out
     lines = err.strip().splitlines()
-    assert lines[-1].startswith("iocompare: error: fio in podman image iocompare-fio:") and "is fio-3.1, the host's is fio-" in lines[-1]
+    assert (
+        lines[-1].startswith("iocompare: error: fio in podman image iocompare-fio:")
+        and "is fio-3.1, the host's is fio-" in lines[-1]
+    )
     assert "iocompare image build --kind podman --force" in lines[-1]
     assert not isolated_db.exists()  # stopped before anything was stored
     assert ours("podman") == [] and os.listdir(target) == []
@@ -199,10 +253,13 @@ def test_container_bad_input_is_one_line_exit_2(capsys, isolated_db, fresh_engin
 def test_bad_container_setting_is_bad_input(capsys, tiny_suite, isolated_db, target, fresh_engines, monkeypatch):
     monkeypatch.setenv("IOCOMPARE_PODMAN_CGROUP_MANAGER", "upstart")
     code, out, _ = run_cli(capsys, "envs")
-    assert code == 0 and "IOCOMPARE_PODMAN_CGROUP_MANAGER='upstart'" in out.replace("\n", "").replace("│", "").replace(" ", "")
-    code, _, err = run_cli(capsys, "run", "--suite", str(without_references(tiny_suite(environments=("podman",)))), "--target", str(target))
+    assert code == 0 and "IOCOMPARE_PODMAN_CGROUP_MANAGER='upstart'" in out.replace("\n", "").replace("│", "").replace(
+        " ", ""
+    )
+    code, _, err = run_cli(
+        capsys, "run", "--suite", str(without_references(tiny_suite(environments=("podman",)))), "--target", str(target)
+    )
     assert code == 2 and "IOCOMPARE_PODMAN_CGROUP_MANAGER" in err
-
 
 
 def test_instance_reports_its_cgroup_cpu_and_fio_runs_in_its_cgroup(tmp_path, fresh_engines):
@@ -219,7 +276,9 @@ def test_instance_reports_its_cgroup_cpu_and_fio_runs_in_its_cgroup(tmp_path, fr
     from iocompare.system.resources import RunResources
 
     cell = make_cell(runtime_s=2, ramp_s=0, working_set_bytes=32 * MiB)
-    context = RunContext(target=tmp_path, run_tag=uuid.uuid4().hex[:8], fio=find_fio(), resources=RunResources("t", persist=False))
+    context = RunContext(
+        target=tmp_path, run_tag=uuid.uuid4().hex[:8], fio=find_fio(), resources=RunResources("t", persist=False)
+    )
     environment = registry.create("podman:overlay", context)
     seen: set[str] = set()
     with environment:
@@ -233,12 +292,17 @@ def test_instance_reports_its_cgroup_cpu_and_fio_runs_in_its_cgroup(tmp_path, fr
                 while not stop.wait(0.2):
                     for pid in instance.pids_to_monitor():
                         with contextlib.suppress(psutil.NoSuchProcess):
-                            seen.update(p.name() for p in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)])
+                            seen.update(
+                                p.name() for p in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+                            )
 
             watcher = threading.Thread(target=watch)
             watcher.start()
             try:
-                raw = instance.run_fio(render_job(cell, filename=environment.working_set_path(cell.working_set_bytes), seed=1), timeout_s=60)
+                raw = instance.run_fio(
+                    render_job(cell, filename=environment.working_set_path(cell.working_set_bytes), seed=1),
+                    timeout_s=60,
+                )
             finally:
                 stop.set()
                 watcher.join()

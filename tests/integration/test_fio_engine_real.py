@@ -73,7 +73,9 @@ def laid_out_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.mark.parametrize("pattern", list(Pattern))
 def test_fio_parses_every_rendered_pattern(pattern: Pattern, laid_out_file: Path, tmp_path: Path) -> None:
     # --parse-only checks the options without doing IO, so every pattern is cheap to cover.
-    completed, _ = run_fio(render_job(tiny_cell(pattern), filename=str(laid_out_file), seed=1), tmp_path, "p", "--parse-only")
+    completed, _ = run_fio(
+        render_job(tiny_cell(pattern), filename=str(laid_out_file), seed=1), tmp_path, "p", "--parse-only"
+    )
     assert_accepted(completed)
 
 

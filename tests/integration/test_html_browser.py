@@ -19,7 +19,13 @@ pytestmark = pytest.mark.integration
 
 EVIL = "<script>alert(1)</script>"
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -38,7 +44,13 @@ def copy_renamed(db: Path, source: str, rename: dict[str, str], name: str) -> No
             environments=[(rename.get(env, env), kind, facts) for env, (kind, facts) in run.environments.items()], cells=run.cells,
         )  # fmt: skip
         for st in run.trials:
-            trial = st.trial.__class__(st.trial.index, st.trial.round, st.trial.cell, rename.get(st.trial.environment, st.trial.environment), st.trial.seed)
+            trial = st.trial.__class__(
+                st.trial.index,
+                st.trial.round,
+                st.trial.cell,
+                rename.get(st.trial.environment, st.trial.environment),
+                st.trial.seed,
+            )
             store.record_trial(new, trial, status=st.status, reason=st.reason, started_at=st.started_at, ended_at=st.ended_at,
                                result=st.result, raw=None, facts=st.facts, samples=samples.get(st.id, ()))  # fmt: skip
         store.finish_run(new, RunStatus.COMPLETE)
@@ -105,7 +117,9 @@ def test_html_report_of_a_real_run_in_chromium(tmp_path, capsys, tiny_suite, iso
     code, out, err = run_cli(capsys, "import", *sorted(map(str, raw_dir.iterdir())), "--env", EVIL, "--run", "imported")
     assert code == 0, err
     assert "4 trial(s)" in out and "2 cell(s)" in out
-    code, _, err = run_cli(capsys, "report", "imported", "--format", "html", "--output", str(tmp_path / "imported.html"))
+    code, _, err = run_cli(
+        capsys, "report", "imported", "--format", "html", "--output", str(tmp_path / "imported.html")
+    )
     assert code == 0, err
     found = open_in_chromium(tmp_path / "imported.html")
     assert found["requests"] == [] and found["dialogs"] == [] and found["scripts"] == 0

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+from builders import make_cell
 
 from iocompare.cli.main import main
-from builders import make_cell
 from iocompare.engines.fio_binary import find_fio
 from iocompare.engines.fio_job import render_job
 from iocompare.engines.fio_parse import parse_fio_output
@@ -116,7 +116,10 @@ def test_host_qemu_and_qemu_fs_in_one_run(tmp_path, capsys, isolated_db, guest_i
             facts = stored.facts
             assert float(facts["boot_to_ready_s"]) > 0
             assert facts["guest_caches_dropped"] == "yes"
-            assert "filename=/dev/iocompare/target" in facts["fio_job"] or "filename=/mnt/iocompare/working-set-32m.dat" in facts["fio_job"]
+            assert (
+                "filename=/dev/iocompare/target" in facts["fio_job"]
+                or "filename=/mnt/iocompare/working-set-32m.dat" in facts["fio_job"]
+            )
             if stored.trial.environment == "qemu:fs":
                 assert facts["guest_fs_type"] == "ext4"
             samples = store.samples(stored.id)
@@ -134,22 +137,23 @@ def qemu_env(tmp_path, guest_image):
 def test_a_trial_by_hand_then_ctrl_c_kills_the_vm_and_removes_its_files(qemu_env):
     env, target = qemu_env
     pid = None
-    with pytest.raises(KeyboardInterrupt):
-        with env:
-            env.ensure_working_set(32 << 20, timeout_s=120)
-            assert env.disk.stat().st_size == 32 << 20
-            with env.instance() as instance:
-                pid = instance.pids_to_monitor()[0]
-                assert psutil.pid_exists(pid) and instance.boot_to_ready_s > 0
-                assert instance.prepare()["guest_caches_dropped"] == "yes"
-                cell = make_cell(runtime_s=1, ramp_s=0, working_set_bytes=32 << 20)
-                fio_run = instance.run_fio(render_job(cell, filename=env.working_set_path(32 << 20), seed=7), timeout_s=120)
-                assert fio_run.exit_code == 0, fio_run.stderr
-                assert parse_fio_output(fio_run.output_json, cell=cell).read.iops > 0
-                cpu = instance.after_run_facts()  # host CPU of the VMM during fio, vCPU threads apart
-                assert int(cpu["vcpu_threads"]) == 2 and float(cpu["vcpu_cpu_s"]) > 0
-                assert float(cpu["vmm_cpu_s"]) >= float(cpu["vcpu_cpu_s"])
-                raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), env:
+        env.ensure_working_set(32 << 20, timeout_s=120)
+        assert env.disk.stat().st_size == 32 << 20
+        with env.instance() as instance:
+            pid = instance.pids_to_monitor()[0]
+            assert psutil.pid_exists(pid) and instance.boot_to_ready_s > 0
+            assert instance.prepare()["guest_caches_dropped"] == "yes"
+            cell = make_cell(runtime_s=1, ramp_s=0, working_set_bytes=32 << 20)
+            fio_run = instance.run_fio(
+                render_job(cell, filename=env.working_set_path(32 << 20), seed=7), timeout_s=120
+            )
+            assert fio_run.exit_code == 0, fio_run.stderr
+            assert parse_fio_output(fio_run.output_json, cell=cell).read.iops > 0
+            cpu = instance.after_run_facts()  # host CPU of the VMM during fio, vCPU threads apart
+            assert int(cpu["vcpu_threads"]) == 2 and float(cpu["vcpu_cpu_s"]) > 0
+            assert float(cpu["vmm_cpu_s"]) >= float(cpu["vcpu_cpu_s"])
+            raise KeyboardInterrupt
     assert pid is not None and not psutil.pid_exists(pid)
     assert os.listdir(target) == []
 
@@ -159,9 +163,8 @@ def test_boot_timeout_fails_with_the_console_and_leaves_nothing(qemu_env):
     env.config = dataclasses.replace(env.config, boot_timeout_s=1)
     with env:
         env.ensure_working_set(32 << 20, timeout_s=120)
-        with pytest.raises(ToolError) as caught:
-            with env.instance():
-                pass
+        with pytest.raises(ToolError) as caught, env.instance():
+            pass
         message = caught.value.message
         assert "timed out after 1 s while booting" in message and "console" in message
         assert isinstance(caught.value, GuestFailure)  # the whole console log, for the trial record
@@ -174,9 +177,8 @@ def test_boot_timeout_fails_with_the_console_and_leaves_nothing(qemu_env):
 def test_a_vmm_that_fails_to_start_reports_its_stderr(qemu_env):
     env, target = qemu_env
     with env:  # no working set laid out: the disk image QEMU is given does not exist
-        with pytest.raises(ToolError) as caught:
-            with env.instance():
-                pass
+        with pytest.raises(ToolError) as caught, env.instance():
+            pass
         assert "qemu exited with code 1 while booting" in caught.value.message
         assert "disk.img': No such file or directory" in caught.value.message
     assert os.listdir(target) == []
@@ -189,11 +191,13 @@ def test_a_vmm_that_fails_to_start_reports_its_stderr(qemu_env):
         ({"IOCOMPARE_QEMU_VCPUS": "lots"}, "IOCOMPARE_QEMU_VCPUS='lots' is not a whole number"),
     ],
 )
-def test_bad_guest_settings_are_one_line_exit_2(tmp_path, capsys, isolated_db, guest_image, monkeypatch, variables, fragment):
+def test_bad_guest_settings_are_one_line_exit_2(
+    tmp_path, capsys, isolated_db, guest_image, monkeypatch, variables, fragment
+):
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     suite = short_suite(tmp_path, ("host", "qemu"))
-    code, out, err = run_cli(capsys, "run", "--suite", str(suite), "--target", str(tmp_path))
+    code, _out, err = run_cli(capsys, "run", "--suite", str(suite), "--target", str(tmp_path))
     errors = [line for line in err.splitlines() if line.startswith("iocompare: error:")]
     assert code == 2 and len(errors) == 1 and fragment in errors[0], err
     assert not isolated_db.exists()
@@ -203,11 +207,19 @@ def test_bad_guest_settings_are_one_line_exit_2(tmp_path, capsys, isolated_db, g
     ("variables", "fragment"),
     [
         ({"IOCOMPARE_QEMU_BINARY": "/nonexistent/qemu-system-x86_64"}, "/nonexistent/qemu-system-x86_64 not found"),
-        ({"IOCOMPARE_GUEST_IMAGE": "/nonexistent/guest"}, "IOCOMPARE_GUEST_IMAGE=/nonexistent/guest: no such directory"),
-        ({"IOCOMPARE_CACHE_DIR": "/nonexistent/cache"}, "no guest image is built (run: iocompare image build --kind guest)"),
+        (
+            {"IOCOMPARE_GUEST_IMAGE": "/nonexistent/guest"},
+            "IOCOMPARE_GUEST_IMAGE=/nonexistent/guest: no such directory",
+        ),
+        (
+            {"IOCOMPARE_CACHE_DIR": "/nonexistent/cache"},
+            "no guest image is built (run: iocompare image build --kind guest)",
+        ),
     ],
 )
-def test_missing_qemu_or_image_makes_qemu_unavailable(tmp_path, capsys, isolated_db, guest_image, monkeypatch, variables, fragment):
+def test_missing_qemu_or_image_makes_qemu_unavailable(
+    tmp_path, capsys, isolated_db, guest_image, monkeypatch, variables, fragment
+):
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     code, out, err = run_cli(capsys, "run", "--suite", str(short_suite(tmp_path, ("qemu",))), "--target", str(tmp_path))

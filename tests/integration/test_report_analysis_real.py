@@ -21,7 +21,9 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 def test_single_environment_report_shows_stability_warnings(tmp_path, capsys, tiny_suite, isolated_db):
     target = tmp_path / "target"
     target.mkdir()
-    code, out, err = run_cli(capsys, "run", "--suite", str(tiny_suite(repeat=2)), "--target", str(target), "--name", "warn")
+    code, out, err = run_cli(
+        capsys, "run", "--suite", str(tiny_suite(repeat=2)), "--target", str(target), "--name", "warn"
+    )
     assert code == 0, err
     assert "2 trials, fewer than 5" in out  # the table printed after the run has them too
 
@@ -32,10 +34,18 @@ def test_single_environment_report_shows_stability_warnings(tmp_path, capsys, ti
     analysis = report["analysis"]
     assert analysis["baseline"] is None and analysis["comparisons"] == [] and analysis["cross_block"] == []
     for cell in report["cells"]:
-        assert {"code": "too-few-trials", "environment": "host", "message": "host: 2 trials, fewer than 5"} in cell["warnings"]
+        assert {"code": "too-few-trials", "environment": "host", "message": "host: 2 trials, fewer than 5"} in cell[
+            "warnings"
+        ]
         assert [c["id"] for c in cell["checks"]] == [
-            "memory-filesystem", "working-set-vs-cache", "faster-than-host", "below-device-latency-floor",
-            "byte-accounting", "flush-not-honoured", "run-sanity", "software-emulation",
+            "memory-filesystem",
+            "working-set-vs-cache",
+            "faster-than-host",
+            "below-device-latency-floor",
+            "byte-accounting",
+            "flush-not-honoured",
+            "run-sanity",
+            "software-emulation",
         ]
         statuses = {c["id"]: c["status"] for c in cell["checks"]}
         assert statuses["faster-than-host"] == "not applicable"  # the host is its own reference

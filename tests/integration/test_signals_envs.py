@@ -45,7 +45,9 @@ def qemu_processes() -> list[int]:
     return [int(p) for p in out.split()]
 
 
-@pytest.mark.parametrize(("environment", "sig", "code"), [("podman", signal.SIGINT, 130), ("qemu", signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    ("environment", "sig", "code"), [("podman", signal.SIGINT, 130), ("qemu", signal.SIGTERM, 143)]
+)
 def test_signal_mid_trial_in_containers_and_microvms(tmp_path, isolated_state, guest_image, environment, sig, code):
     assert not podman_leftovers() and not qemu_processes()
     env = dict(os.environ, IOCOMPARE_STATE_DIR=str(isolated_state), IOCOMPARE_DB=str(tmp_path / "results.db"))

@@ -64,7 +64,9 @@ def report(env):
 
 def test_tiny_filesystem_refuses_with_reason_and_never_fills(tmp_path, env):
     with loop_ext4(tmp_path, 64) as mount:
-        done = iocompare("run", "--suite", suite_file(tmp_path, size="1g", floor="256m"), "--target", str(mount), env=env)
+        done = iocompare(
+            "run", "--suite", suite_file(tmp_path, size="1g", floor="256m"), "--target", str(mount), env=env
+        )
         assert done.returncode == 0, done.stderr
         assert "refusing environment host: not enough space" in done.stderr
         cells = report(env)["cells"]
@@ -75,10 +77,29 @@ def test_tiny_filesystem_refuses_with_reason_and_never_fills(tmp_path, env):
 
 def test_working_set_shrinks_within_limits_and_the_reserve_holds(tmp_path, env):
     with loop_ext4(tmp_path, 400) as mount:
-        dry = iocompare("run", "--suite", suite_file(tmp_path, size="1g", floor="64m"), "--target", str(mount), "--reserve", "32m", "--dry-run", env=env)
+        dry = iocompare(
+            "run",
+            "--suite",
+            suite_file(tmp_path, size="1g", floor="64m"),
+            "--target",
+            str(mount),
+            "--reserve",
+            "32m",
+            "--dry-run",
+            env=env,
+        )
         assert dry.returncode == 0 and "working set shrunk from 1 GiB to 256 MiB" in dry.stdout
         assert not (tmp_path / "results.db").exists()
-        done = iocompare("run", "--suite", suite_file(tmp_path, size="1g", floor="64m"), "--target", str(mount), "--reserve", "32m", env=env)
+        done = iocompare(
+            "run",
+            "--suite",
+            suite_file(tmp_path, size="1g", floor="64m"),
+            "--target",
+            str(mount),
+            "--reserve",
+            "32m",
+            env=env,
+        )
         assert done.returncode == 0, done.stderr
         assert "working set shrunk from 1 GiB to 256 MiB" in done.stderr
         data = report(env)
@@ -92,11 +113,23 @@ def test_working_set_shrinks_within_limits_and_the_reserve_holds(tmp_path, env):
 
 def test_filler_mid_run_stops_the_trial_cleanly(tmp_path, env):
     with loop_ext4(tmp_path, 256) as mount:
-        process = start_iocompare("run", "--suite", suite_file(tmp_path, runtime=8, size="64m"), "--target", str(mount), "--reserve", "48m", env=env)
+        process = start_iocompare(
+            "run",
+            "--suite",
+            suite_file(tmp_path, runtime=8, size="64m"),
+            "--target",
+            str(mount),
+            "--reserve",
+            "48m",
+            env=env,
+        )
         scratch_seen = threading.Event()
 
         def fill_when_running():
-            wait_for(lambda: fio_processes_using(mount) != [] and any(p.startswith("iocompare-") for p in os.listdir(mount)), timeout=60)
+            wait_for(
+                lambda: fio_processes_using(mount) != [] and any(p.startswith("iocompare-") for p in os.listdir(mount)),
+                timeout=60,
+            )
             time.sleep(1.0)
             scratch_seen.set()
             free = os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize
@@ -104,7 +137,7 @@ def test_filler_mid_run_stops_the_trial_cleanly(tmp_path, env):
 
         filler = threading.Thread(target=fill_when_running)
         filler.start()
-        out, err = process.communicate(timeout=180)
+        _out, err = process.communicate(timeout=180)
         filler.join()
         assert scratch_seen.is_set()
         assert process.returncode == 1, err
@@ -122,7 +155,9 @@ def test_signal_mid_trial_cleans_up_and_resume_completes(tmp_path, env, sig, cod
     target = tmp_path / "target"
     target.mkdir()
     db = tmp_path / "results.db"
-    process = start_iocompare("run", "--suite", suite_file(tmp_path, runtime=2, repeat=2), "--target", str(target), env=env)
+    process = start_iocompare(
+        "run", "--suite", suite_file(tmp_path, runtime=2, repeat=2), "--target", str(target), env=env
+    )
     wait_for(lambda: stored_trials(db) >= 1 and fio_processes_using(target) != [], timeout=90)
     returncode, _out, err = interrupt(process, sig)
     assert returncode == code, err
@@ -163,7 +198,9 @@ def test_sigkill_leftovers_are_removed_by_the_next_start(tmp_path, env):
 def test_two_runs_on_one_target_refuse_to_overlap(tmp_path, env):
     target = tmp_path / "target"
     target.mkdir()
-    first = start_iocompare("run", "--suite", suite_file(tmp_path, runtime=6), "--target", str(target), "--name", "first-run", env=env)
+    first = start_iocompare(
+        "run", "--suite", suite_file(tmp_path, runtime=6), "--target", str(target), "--name", "first-run", env=env
+    )
     wait_for(lambda: fio_processes_using(target) != [], timeout=90)
     second = iocompare("run", "--suite", suite_file(tmp_path, runtime=1), "--target", str(target), env=env)
     assert second.returncode == 2

@@ -24,14 +24,24 @@ def seq_write_cell(block: int = 1 << 20) -> Cell:
     return make_cell(workload="seq-write", pattern=Pattern.SEQ_WRITE, block_size_bytes=block, iodepth=16)
 
 
-def result_for(cell: Cell, bw_bps: float, *, clat_p50_ns: float = 80_000.0, sync_p50_ns: float | None = None, **overrides: Any) -> FioResult:
+def result_for(
+    cell: Cell, bw_bps: float, *, clat_p50_ns: float = 80_000.0, sync_p50_ns: float | None = None, **overrides: Any
+) -> FioResult:
     """A plausible result of `cell` at a total bandwidth, split 70/30 for mixed patterns."""
     iops = bw_bps / cell.block_size_bytes
     lat = Percentiles(clat_p50_ns, clat_p50_ns * 3, clat_p50_ns * 8)
     share = 0.7 if cell.pattern.mixed else 1.0
-    read = make_direction(iops=iops * share, block_size_bytes=cell.block_size_bytes, clat=lat, lat=lat) if cell.pattern.reads else None
+    read = (
+        make_direction(iops=iops * share, block_size_bytes=cell.block_size_bytes, clat=lat, lat=lat)
+        if cell.pattern.reads
+        else None
+    )
     wiops = iops * (1 - share) if cell.pattern.mixed else iops
-    write = make_direction(iops=wiops, block_size_bytes=cell.block_size_bytes, clat=lat, lat=lat) if cell.pattern.writes else None
+    write = (
+        make_direction(iops=wiops, block_size_bytes=cell.block_size_bytes, clat=lat, lat=lat)
+        if cell.pattern.writes
+        else None
+    )
     sync = Percentiles(sync_p50_ns, sync_p50_ns * 2, sync_p50_ns * 4) if sync_p50_ns is not None else None
     return dataclasses.replace(make_result(), read=read, write=write, sync=sync, **overrides)
 
@@ -46,7 +56,11 @@ def device_sample(result: FioResult, *, read_share: float = 1.1, write_share: fl
 
 
 class RunBuilder:
-    def __init__(self, environments: dict[str, tuple[str, dict[str, str]]] | None = None, host_facts: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        environments: dict[str, tuple[str, dict[str, str]]] | None = None,
+        host_facts: dict[str, str] | None = None,
+    ) -> None:
         self.environments = environments or {"host": ("host", dict(DISK_FACTS))}
         self.host_facts = host_facts or dict(HOST_FACTS)
         self.cells: list[Cell] = []
@@ -82,8 +96,20 @@ class RunBuilder:
         return self
 
     def build(self) -> StoredRun:
-        info = RunInfo(1, "run-1", 0.0, 1.0, RunStatus.COMPLETE, "test", tuple(self.environments), len(self.trials), len(self.trials))
-        return StoredRun(info, {}, "{}", dict(self.host_facts), dict(self.environments), list(self.cells), list(self.trials))
+        info = RunInfo(
+            1,
+            "run-1",
+            0.0,
+            1.0,
+            RunStatus.COMPLETE,
+            "test",
+            tuple(self.environments),
+            len(self.trials),
+            len(self.trials),
+        )
+        return StoredRun(
+            info, {}, "{}", dict(self.host_facts), dict(self.environments), list(self.cells), list(self.trials)
+        )
 
 
 def with_problems(result: FioResult, *problems: str) -> FioResult:

@@ -58,9 +58,7 @@ def make_percentiles(base_ns: float = 80_000.0) -> Percentiles:
     return Percentiles(p50_ns=base_ns, p99_ns=base_ns * 3.5, p999_ns=base_ns * 9.25)
 
 
-def make_direction(
-    iops: float = 250_000.0, block_size_bytes: int = 4096, **overrides: Any
-) -> DirectionResult:
+def make_direction(iops: float = 250_000.0, block_size_bytes: int = 4096, **overrides: Any) -> DirectionResult:
     runtime_ms = 30_000
     total_ios = int(iops * runtime_ms / 1000)
     fields: dict[str, Any] = {
@@ -81,9 +79,7 @@ def make_direction(
     return DirectionResult(**fields)
 
 
-def make_result(
-    *, read: bool = True, write: bool = False, sync: bool = False, **overrides: Any
-) -> FioResult:
+def make_result(*, read: bool = True, write: bool = False, sync: bool = False, **overrides: Any) -> FioResult:
     fields: dict[str, Any] = {
         "fio_version": "fio-3.36",
         "read": make_direction() if read else None,

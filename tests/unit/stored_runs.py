@@ -19,7 +19,10 @@ QEMU_FACTS = {**DISK_FACTS, "vmm": "qemu", "accelerator": "tcg", "timing_caveat"
 
 
 def hostile_builder() -> RunBuilder:
-    b = RunBuilder({"host": ("host", dict(DISK_FACTS)), EVIL: ("qemu", dict(QEMU_FACTS))}, host_facts={**HOST_FACTS, "cpu_count": "2"})
+    b = RunBuilder(
+        {"host": ("host", dict(DISK_FACTS)), EVIL: ("qemu", dict(QEMU_FACTS))},
+        host_facts={**HOST_FACTS, "cpu_count": "2"},
+    )
     for env, factor in (("host", 1.0), (EVIL, 0.8)):
         b.add_values(READ, env, [v * MiB * factor for v in (1000.0, 1010.0, 990.0, 1005.0, 995.0)])
         for cell in WRITES:

@@ -1,4 +1,3 @@
-from pathlib import Path
 
 from builders import GiB, make_cell
 
@@ -29,7 +28,10 @@ def test_512_byte_direct_io_on_4k_device_is_not_applicable():
 
 
 def test_512_bytes_fine_on_512_device_and_buffered_is_not_judged_by_block_size():
-    assert judge(make_cell(block_size_bytes=512), FakeStorage(512), cache_multiple=2, policy=CachePolicy.REFUSE).status is None
+    assert (
+        judge(make_cell(block_size_bytes=512), FakeStorage(512), cache_multiple=2, policy=CachePolicy.REFUSE).status
+        is None
+    )
 
 
 def test_buffered_small_working_set_is_refused_or_labelled():

@@ -4,7 +4,18 @@
 from __future__ import annotations
 
 import pytest
-from analysis_runs import DISK_FACTS, GiB, MiB, PROBE_CELL, QD1_CELL, RunBuilder, device_sample, result_for, seq_write_cell, with_problems
+from analysis_runs import (
+    DISK_FACTS,
+    PROBE_CELL,
+    QD1_CELL,
+    GiB,
+    MiB,
+    RunBuilder,
+    device_sample,
+    result_for,
+    seq_write_cell,
+    with_problems,
+)
 from builders import make_cell
 
 from iocompare.analysis.artifacts import (
@@ -49,7 +60,13 @@ def by_id(results):
 
 @pytest.mark.parametrize("cell", [READ_CELL, WRITE_CELL])
 def test_a_clean_configuration_fires_nothing(cell):
-    refs = References(host_cell=host_cell(cell), **{k: getattr(CLEAN_REFS, k) for k in ("qd1_read_latency_ns", "host_flush_latency_ns", "env_flush_latency_ns", "host_memory_bytes")})
+    refs = References(
+        host_cell=host_cell(cell),
+        **{
+            k: getattr(CLEAN_REFS, k)
+            for k in ("qd1_read_latency_ns", "host_flush_latency_ns", "env_flush_latency_ns", "host_memory_bytes")
+        },
+    )
     results = check_cell(evidence(cell, facts={"accelerator": "kvm"}, kind="qemu"), refs)
     assert [r.check for r in results] == list(CheckId)
     assert not [r for r in results if r.fired], [r.explanation for r in results if r.fired]
@@ -79,7 +96,9 @@ def test_memory_filesystem_without_facts_is_not_evaluated():
 
 
 def test_working_set_warning_fact_fires():
-    r = by_id(check_cell(evidence(facts={"working_set_warning": "working set 1 GiB is smaller than 2x ..."}), CLEAN_REFS))
+    r = by_id(
+        check_cell(evidence(facts={"working_set_warning": "working set 1 GiB is smaller than 2x ..."}), CLEAN_REFS)
+    )
     assert r[CheckId.WORKING_SET].fired and r[CheckId.WORKING_SET].explanation.startswith("working set 1 GiB")
 
 
@@ -89,14 +108,21 @@ def test_host_page_cache_in_path_fires_when_the_working_set_fits():
     assert r.fired and r.label == "host page cache in path"
     assert r.evidence == {"working_set_bytes": 8 * GiB, "cache_bytes": 16 * GiB}
     big = make_cell(working_set_bytes=40 * GiB)
-    assert not by_id(check_cell(evidence(big, facts={"host_page_cache_in_path": "yes"}), CLEAN_REFS))[CheckId.WORKING_SET].fired
+    assert not by_id(check_cell(evidence(big, facts={"host_page_cache_in_path": "yes"}), CLEAN_REFS))[
+        CheckId.WORKING_SET
+    ].fired
     unknown = References(host_memory_bytes=None)
-    assert by_id(check_cell(evidence(facts={"host_page_cache_in_path": "yes"}), unknown))[CheckId.WORKING_SET].status is CheckStatus.NOT_EVALUATED
+    assert (
+        by_id(check_cell(evidence(facts={"host_page_cache_in_path": "yes"}), unknown))[CheckId.WORKING_SET].status
+        is CheckStatus.NOT_EVALUATED
+    )
 
 
 def test_buffered_guest_uses_guest_memory():
     buffered = make_cell(direct=False, working_set_bytes=3 * GiB)
-    r = by_id(check_cell(evidence(buffered, facts={"guest_memory_bytes": str(2 * GiB)}), CLEAN_REFS))[CheckId.WORKING_SET]
+    r = by_id(check_cell(evidence(buffered, facts={"guest_memory_bytes": str(2 * GiB)}), CLEAN_REFS))[
+        CheckId.WORKING_SET
+    ]
     assert r.fired and r.evidence["cache_bytes"] == 2 * GiB
 
 
@@ -107,15 +133,23 @@ def test_faster_than_host():
     assert r.evidence["ratio"] == pytest.approx(2.0)
     near = References(host_cell=host_cell(bw=950 * MiB))
     assert by_id(check_cell(evidence(), near))[CheckId.FASTER_THAN_HOST].status is CheckStatus.PASSED
-    assert by_id(check_cell(evidence(), References()))[CheckId.FASTER_THAN_HOST].explanation.startswith("not evaluated: no reference")
-    assert by_id(check_cell(evidence(), References(is_reference=True)))[CheckId.FASTER_THAN_HOST].status is CheckStatus.NOT_APPLICABLE
+    assert by_id(check_cell(evidence(), References()))[CheckId.FASTER_THAN_HOST].explanation.startswith(
+        "not evaluated: no reference"
+    )
+    assert (
+        by_id(check_cell(evidence(), References(is_reference=True)))[CheckId.FASTER_THAN_HOST].status
+        is CheckStatus.NOT_APPLICABLE
+    )
 
 
 def test_latency_floor():
     cached = [result_for(READ_CELL, 1000 * MiB, clat_p50_ns=8_000.0)] * 5
     r = by_id(check_cell(evidence(results=cached), CLEAN_REFS))[CheckId.LATENCY_FLOOR]
     assert r.fired and r.evidence == {"median_clat_p50_ns": 8_000.0, "host_qd1_clat_p50_ns": 80_000.0}
-    assert by_id(check_cell(evidence(results=cached), References()))[CheckId.LATENCY_FLOOR].status is CheckStatus.NOT_EVALUATED
+    assert (
+        by_id(check_cell(evidence(results=cached), References()))[CheckId.LATENCY_FLOOR].status
+        is CheckStatus.NOT_EVALUATED
+    )
     seq = make_cell(pattern=Pattern.SEQ_READ)
     assert by_id(check_cell(evidence(seq), CLEAN_REFS))[CheckId.LATENCY_FLOOR].status is CheckStatus.NOT_APPLICABLE
 
@@ -150,29 +184,50 @@ def test_flush_not_honoured():
     r = by_id(check_cell(evidence(WRITE_CELL), refs))[CheckId.FLUSH]
     assert r.fired and r.label == "flushes not honoured"
     assert by_id(check_cell(evidence(READ_CELL), refs))[CheckId.FLUSH].status is CheckStatus.NOT_APPLICABLE
-    assert by_id(check_cell(evidence(WRITE_CELL), References(env_flush_latency_ns=1.0)))[CheckId.FLUSH].status is CheckStatus.NOT_EVALUATED
-    assert by_id(check_cell(evidence(WRITE_CELL), References(host_flush_latency_ns=1.0)))[CheckId.FLUSH].status is CheckStatus.NOT_EVALUATED
+    assert (
+        by_id(check_cell(evidence(WRITE_CELL), References(env_flush_latency_ns=1.0)))[CheckId.FLUSH].status
+        is CheckStatus.NOT_EVALUATED
+    )
+    assert (
+        by_id(check_cell(evidence(WRITE_CELL), References(host_flush_latency_ns=1.0)))[CheckId.FLUSH].status
+        is CheckStatus.NOT_EVALUATED
+    )
 
 
 def test_run_sanity():
     bad = with_problems(result_for(READ_CELL, 1000 * MiB), "read: 12 short IOs (fewer bytes than asked)")
-    r = by_id(check_cell(evidence(results=[bad] + [result_for(READ_CELL, 1000 * MiB)] * 4), CLEAN_REFS))[CheckId.RUN_SANITY]
+    r = by_id(check_cell(evidence(results=[bad] + [result_for(READ_CELL, 1000 * MiB)] * 4), CLEAN_REFS))[
+        CheckId.RUN_SANITY
+    ]
     assert r.fired and r.evidence == {"trials_with_problems": 1, "trials": 5}
     assert "short IOs" in r.explanation
     big_blocks = make_cell(block_size_bytes=8 << 20)
     tiny = result_for(big_blocks, 1 * MiB)  # 8 MiB blocks at 1 MiB/s for 30 s: 3 IOs
-    assert "only 3 IOs" in by_id(check_cell(evidence(big_blocks, results=[tiny]), CLEAN_REFS))[CheckId.RUN_SANITY].explanation
-    failed = CellEvidence(READ_CELL, "env", "host", dict(DISK_FACTS), (TrialEvidence(1, TrialStatus.FAILED, "fio exited with 1", None),))
+    assert (
+        "only 3 IOs"
+        in by_id(check_cell(evidence(big_blocks, results=[tiny]), CLEAN_REFS))[CheckId.RUN_SANITY].explanation
+    )
+    failed = CellEvidence(
+        READ_CELL, "env", "host", dict(DISK_FACTS), (TrialEvidence(1, TrialStatus.FAILED, "fio exited with 1", None),)
+    )
     assert by_id(check_cell(failed, CLEAN_REFS))[CheckId.RUN_SANITY].fired
 
 
 def test_software_emulation():
     r = by_id(check_cell(evidence(facts={"accelerator": "tcg"}, kind="qemu"), CLEAN_REFS))[CheckId.SOFTWARE_EMULATION]
     assert r.fired and r.label == "software emulation (TCG)"
-    caveat = by_id(check_cell(evidence(facts={"accelerator": "tcg", "timing_caveat": "no KVM here"}, kind="qemu"), CLEAN_REFS))
+    caveat = by_id(
+        check_cell(evidence(facts={"accelerator": "tcg", "timing_caveat": "no KVM here"}, kind="qemu"), CLEAN_REFS)
+    )
     assert caveat[CheckId.SOFTWARE_EMULATION].explanation.startswith("no KVM here")
-    assert by_id(check_cell(evidence(kind="qemu"), CLEAN_REFS))[CheckId.SOFTWARE_EMULATION].status is CheckStatus.NOT_EVALUATED
-    assert by_id(check_cell(evidence(kind="host"), CLEAN_REFS))[CheckId.SOFTWARE_EMULATION].status is CheckStatus.NOT_APPLICABLE
+    assert (
+        by_id(check_cell(evidence(kind="qemu"), CLEAN_REFS))[CheckId.SOFTWARE_EMULATION].status
+        is CheckStatus.NOT_EVALUATED
+    )
+    assert (
+        by_id(check_cell(evidence(kind="host"), CLEAN_REFS))[CheckId.SOFTWARE_EMULATION].status
+        is CheckStatus.NOT_APPLICABLE
+    )
 
 
 def test_thresholds_are_configurable():
@@ -195,7 +250,14 @@ def _old_mistake_run():
     for env, bw, lat in (("host", 1.4 * MiB, 90_000.0), ("ctr", 1.4 * MiB, 95_000.0), ("vm", 17.5 * MiB, 6_000.0)):
         for _ in range(5):
             r = result_for(mixed, bw, clat_p50_ns=lat)
-            b.add(mixed, env, r, samples=device_sample(r, read_share=0.05 if env == "vm" else 1.1, write_share=0.1 if env == "vm" else 1.1))
+            b.add(
+                mixed,
+                env,
+                r,
+                samples=device_sample(
+                    r, read_share=0.05 if env == "vm" else 1.1, write_share=0.1 if env == "vm" else 1.1
+                ),
+            )
     for env, sync in (("host", 500_000.0), ("ctr", 510_000.0), ("vm", 12_000.0)):
         b.add_values(PROBE_CELL, env, [4 * MiB] * 5, sync_p50_ns=sync)
     b.add_values(QD1_CELL, "host", [50 * MiB] * 5)
@@ -206,7 +268,13 @@ def test_check_run_flags_the_old_mistake_and_not_the_honest_environments():
     b, mixed = _old_mistake_run()
     checks = check_run(b.build(), b.samples)
     vm = {r.check for r in checks[(mixed.key, "vm")] if r.fired}
-    assert vm == {CheckId.WORKING_SET, CheckId.FASTER_THAN_HOST, CheckId.LATENCY_FLOOR, CheckId.BYTE_ACCOUNTING, CheckId.FLUSH}
+    assert vm == {
+        CheckId.WORKING_SET,
+        CheckId.FASTER_THAN_HOST,
+        CheckId.LATENCY_FLOOR,
+        CheckId.BYTE_ACCOUNTING,
+        CheckId.FLUSH,
+    }
     assert not [r for r in checks[(mixed.key, "ctr")] if r.fired]
     assert not [r for r in checks[(mixed.key, "host")] if r.fired]
     labels = suspect_labels(checks)
@@ -236,14 +304,21 @@ def test_faster_than_host_needs_more_than_noise_and_skips_host_twins():
 
     from builders import make_cell, make_direction, make_result
 
-    from iocompare.analysis.artifacts import CellEvidence, CheckStatus, References, Thresholds, TrialEvidence, check_faster_than_host
+    from iocompare.analysis.artifacts import (
+        CellEvidence,
+        CheckStatus,
+        References,
+        Thresholds,
+        TrialEvidence,
+        check_faster_than_host,
+    )
     from iocompare.model import TrialStatus
 
     cell = make_cell()
 
     def evidence(kind, iops_values):
         results = [make_result(read=True, write=False) for _ in iops_values]
-        results = [dataclasses.replace(r, read=make_direction(iops=v)) for r, v in zip(results, iops_values)]
+        results = [dataclasses.replace(r, read=make_direction(iops=v)) for r, v in zip(results, iops_values, strict=False)]
         trials = tuple(TrialEvidence(i, TrialStatus.OK, None, r, None, None) for i, r in enumerate(results))
         return CellEvidence(cell, "env", kind, {}, trials)
 

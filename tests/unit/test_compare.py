@@ -130,10 +130,14 @@ def test_a_a_calibration_stays_within_the_false_discovery_rate():
     runs_with_a_verdict, total = 0, 0
     for repeat in range(10):
         inputs = [
-            CellInput(f"cell{i}@4k", "host", "host-again", tuple(rng.lognormal(7, 0.05, 5)), tuple(rng.lognormal(7, 0.05, 5)))
+            CellInput(
+                f"cell{i}@4k", "host", "host-again", tuple(rng.lognormal(7, 0.05, 5)), tuple(rng.lognormal(7, 0.05, 5))
+            )
             for i in range(40)
         ]
-        found = sum(c.verdict in (Verdict.FASTER, Verdict.SLOWER) for c in compare_cells(inputs, policy=Policy(seed=repeat)))
+        found = sum(
+            c.verdict in (Verdict.FASTER, Verdict.SLOWER) for c in compare_cells(inputs, policy=Policy(seed=repeat))
+        )
         total += found
         runs_with_a_verdict += found > 0
     assert runs_with_a_verdict <= 1
@@ -142,7 +146,10 @@ def test_a_a_calibration_stays_within_the_false_discovery_rate():
 
 def test_bh_runs_across_the_whole_family():
     strong = CellInput("a@4k", "host", "vm", tuple(lognormal(1, 1000.0)), tuple(lognormal(2, 1500.0)))
-    nulls = [CellInput(f"n{i}@4k", "host", "vm", tuple(lognormal(10 + i, 1000.0)), tuple(lognormal(50 + i, 1000.0))) for i in range(5)]
+    nulls = [
+        CellInput(f"n{i}@4k", "host", "vm", tuple(lognormal(10 + i, 1000.0)), tuple(lognormal(50 + i, 1000.0)))
+        for i in range(5)
+    ]
     result = compare_cells([strong, *nulls], policy=FAST)
     assert result[0].p_adjusted == pytest.approx(result[0].p_value * 6)
 

@@ -24,7 +24,9 @@ def builder(read: float = 1.0, write: float = 1.0, *, fs: str = "ext4", cells=(R
     return b
 
 
-def store(db: Path, b: RunBuilder, name: str, *, host_facts: dict[str, str] | None = None, fio: str = "fio-3.33") -> int:
+def store(
+    db: Path, b: RunBuilder, name: str, *, host_facts: dict[str, str] | None = None, fio: str = "fio-3.33"
+) -> int:
     """Write a RunBuilder's run through the real Store, as `iocompare run` would."""
     run = b.build()
     with Store.open(db) as s:
@@ -39,8 +41,16 @@ def store(db: Path, b: RunBuilder, name: str, *, host_facts: dict[str, str] | No
         )
         for t in run.trials:
             s.record_trial(
-                run_id, t.trial, status=t.status, reason=t.reason, started_at=0.0, ended_at=1.0, result=t.result,
-                raw=make_fio_run(), facts=t.facts, samples=b.samples.get(t.id, []),
+                run_id,
+                t.trial,
+                status=t.status,
+                reason=t.reason,
+                started_at=0.0,
+                ended_at=1.0,
+                result=t.result,
+                raw=make_fio_run(),
+                facts=t.facts,
+                samples=b.samples.get(t.id, []),
             )
         s.finish_run(run_id, RunStatus.COMPLETE)
     return run_id
@@ -151,7 +161,9 @@ def test_pure_run_pairing():
     assert pair.keys == (READ.key, WRITE.key) and pair.environments == ("host",)
     inputs = pair_inputs(pair, suspects_b={(READ.key, "host"): ("run problems",)})
     # Both built runs have id 1: the sides are told apart as A and B.
-    assert [(i.key, i.baseline, i.candidate) for i in inputs] == [(k, "host (A)", "host (B)") for k in (READ.key, WRITE.key)]
+    assert [(i.key, i.baseline, i.candidate) for i in inputs] == [
+        (k, "host (A)", "host (B)") for k in (READ.key, WRITE.key)
+    ]
     first = inputs[0]
     assert first.suspect_b == ("run problems",) and len(first.a_values) == len(first.b_values) == 5
     diffs = fact_differences(a, b)

@@ -27,7 +27,14 @@ def test_ulimits_parse_and_reject():
 
 
 def test_configured_from_environment_variables():
-    config = ce.configured("podman", {"IOCOMPARE_PODMAN_RUNTIME": "runc", "IOCOMPARE_PODMAN_CGROUP_MANAGER": "cgroupfs", "IOCOMPARE_CONTAINER_ULIMITS": "nofile=64:64"})
+    config = ce.configured(
+        "podman",
+        {
+            "IOCOMPARE_PODMAN_RUNTIME": "runc",
+            "IOCOMPARE_PODMAN_CGROUP_MANAGER": "cgroupfs",
+            "IOCOMPARE_CONTAINER_ULIMITS": "nofile=64:64",
+        },
+    )
     assert (config.runtime, config.cgroup_manager, config.ulimits) == ("runc", "cgroupfs", ("nofile=64:64",))
     assert config.explicit == {"runtime", "cgroup_manager", "ulimits"} and config.source == "environment variables"
     assert ce.configured("docker", {}) == RuntimeConfig()
@@ -74,13 +81,17 @@ def test_explicit_setting_is_never_overridden_and_the_hint_names_the_variables(r
 
 def test_unknown_failure_is_reported_in_one_line(runc_installed):
     config, reason = ce.resolve("docker", RuntimeConfig(), lambda c: completed(125, "Error: something odd\nmore"))
-    assert config is None and reason.startswith("docker cannot start a container: something odd (hint: set IOCOMPARE_DOCKER_RUNTIME")
+    assert config is None and reason.startswith(
+        "docker cannot start a container: something odd (hint: set IOCOMPARE_DOCKER_RUNTIME"
+    )
     assert "\n" not in reason
 
 
 def test_runtime_fallback_needs_runc_installed(monkeypatch):
     monkeypatch.setattr(ce.shutil, "which", lambda name: None)
-    config, reason = ce.resolve("podman", RuntimeConfig(), lambda c: completed(126, HYBRID) if c.runtime is None else completed(0))
+    config, reason = ce.resolve(
+        "podman", RuntimeConfig(), lambda c: completed(126, HYBRID) if c.runtime is None else completed(0)
+    )
     # cgroupfs alone is tried (it is a podman setting, no binary needed); crun still fails.
     assert config is None and "hybrid mode" in reason
 
@@ -98,7 +109,9 @@ def test_argv_of_each_engine():
 
 
 def test_daemon_and_permission_reasons():
-    down = cp._daemon_reason("docker", "Cannot connect to the Docker daemon at unix:///x.sock. Is the docker daemon running?")
+    down = cp._daemon_reason(
+        "docker", "Cannot connect to the Docker daemon at unix:///x.sock. Is the docker daemon running?"
+    )
     assert down.startswith("the Docker daemon is not running") and "dockerd" in down
     denied = cp._daemon_reason("docker", "permission denied while trying to connect to the Docker daemon socket")
     assert denied.startswith("permission denied") and "docker group" in denied

@@ -13,8 +13,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from iocompare.environments.container.environment import VARIANTS, mount_inside
+from iocompare.environments.container import image as ci
 from iocompare.environments.container.cgroup import Cgroup, cgroup_of, process_roots
+from iocompare.environments.container.environment import VARIANTS, mount_inside
 from iocompare.environments.container.labels import (
     LABEL_HOST,
     LABEL_PID,
@@ -23,7 +24,6 @@ from iocompare.environments.container.labels import (
     owner_labels,
 )
 from iocompare.errors import ToolError
-from iocompare.environments.container import image as ci
 
 LDD = """\
 \tlinux-vdso.so.1 (0x00007ffd4a1f2000)

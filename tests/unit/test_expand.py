@@ -22,7 +22,11 @@ def test_every_environment_runs_every_cell_once_per_round_in_varying_order():
     plan = expand(suite, run_seed=7)
     counts = Counter((t.round, t.cell.key, t.environment) for t in plan.trials)
     assert len(counts) == 5 * 4 * 3 and set(counts.values()) == {1}
-    orders = {tuple(t.environment for t in plan.trials if t.round == r and t.cell.key == k) for r in range(5) for k in {c.key for c in plan.cells}}
+    orders = {
+        tuple(t.environment for t in plan.trials if t.round == r and t.cell.key == k)
+        for r in range(5)
+        for k in {c.key for c in plan.cells}
+    }
     assert len(orders) > 1  # interleaved, not always the same order
     assert [t.index for t in plan.trials] == list(range(len(plan.trials)))
     assert len({t.seed for t in plan.trials}) == len(plan.trials)

@@ -50,7 +50,10 @@ def test_csv_summaries_and_json_both_tables(db, capsys, tmp_path):
     assert code == 0 and tuple(rows[0]) == SUMMARY_COLUMNS and len(rows) == 2 * 3
     evil = [r for r in rows if r["environment"] == EVIL]
     assert all(r["verdict"] and r["baseline"] == "host" and "software-emulation" in r["flags"] for r in evil)
-    assert all(float(r["bw_bytes_per_s_ci_low"]) <= float(r["bw_bytes_per_s_mean"]) <= float(r["bw_bytes_per_s_ci_high"]) for r in rows)
+    assert all(
+        float(r["bw_bytes_per_s_ci_low"]) <= float(r["bw_bytes_per_s_mean"]) <= float(r["bw_bytes_per_s_ci_high"])
+        for r in rows
+    )
     target = tmp_path / "x.json"
     assert cli(capsys, "export", "evil-run", "--db", str(db), "--format", "json", "--output", str(target))[0] == 0
     doc = json.loads(target.read_text())

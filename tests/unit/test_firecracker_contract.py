@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
+from iocompare.environments.microvm.environment import GuestConfig
 from iocompare.environments.microvm.firecracker import (
     SCHEME,
     FirecrackerEnvironment,
@@ -19,7 +20,6 @@ from iocompare.environments.microvm.firecracker import (
     firecracker_config,
     parse_version,
 )
-from iocompare.environments.microvm.environment import GuestConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_NAME = "firecracker-api-1.17.0-dev.yaml"
@@ -55,7 +55,7 @@ def body_schema(spec: dict, method: str, path: str) -> dict:
     for template, operations in spec["paths"].items():
         pattern = template.replace("{", "").replace("}", "")
         parts, wanted = template.strip("/").split("/"), path.strip("/").split("/")
-        if len(parts) != len(wanted) or not all(p.startswith("{") or p == w for p, w in zip(parts, wanted)):
+        if len(parts) != len(wanted) or not all(p.startswith("{") or p == w for p, w in zip(parts, wanted, strict=False)):
             continue
         del pattern
         operation = operations[method.lower()]
@@ -90,7 +90,11 @@ ALL_VARIANTS = [name for name, _ in SCHEME.listing("Firecracker")]
 def test_every_request_body_validates_against_the_spec(spec, variant):
     requests = api_requests(config_for(variant))
     assert [path for _, path, _ in requests] == [
-        "/machine-config", "/boot-source", "/drives/iocompare_target", "/drives/iocompare_control", "/actions",
+        "/machine-config",
+        "/boot-source",
+        "/drives/iocompare_target",
+        "/drives/iocompare_control",
+        "/actions",
     ]
     for method, path, body in requests:
         validate(spec, body_schema(spec, method, path), body)
@@ -160,13 +164,22 @@ def test_command_line_writes_the_config_file(tmp_path):
     env.disk = tmp_path / "disk.img"
     env.image = SimpleNamespace(vmlinux=tmp_path / "vmlinux", initramfs=tmp_path / "initramfs.cpio")
     argv = env.vmm_argv(tmp_path, tmp_path / "control.img")
-    assert argv == ["firecracker-not-installed", "--id", f"iocompare-abcd1234-{tmp_path.name}", "--no-api", "--config-file", str(tmp_path / "vm-config.json")]
+    assert argv == [
+        "firecracker-not-installed",
+        "--id",
+        f"iocompare-abcd1234-{tmp_path.name}",
+        "--no-api",
+        "--config-file",
+        str(tmp_path / "vm-config.json"),
+    ]
     written = json.loads((tmp_path / "vm-config.json").read_text())
     assert written["drives"][0]["path_on_host"] == str(tmp_path / "disk.img")
     assert written["boot-source"]["kernel_image_path"] == str(tmp_path / "vmlinux")
 
 
-@pytest.mark.parametrize(("text", "version"), [("Firecracker v1.8.0", (1, 8)), ("Firecracker v1.10.1\n", (1, 10)), ("nonsense", None)])
+@pytest.mark.parametrize(
+    ("text", "version"), [("Firecracker v1.8.0", (1, 8)), ("Firecracker v1.10.1\n", (1, 10)), ("nonsense", None)]
+)
 def test_version_parsing(text, version):
     assert parse_version(text) == version
 

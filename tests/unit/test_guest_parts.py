@@ -9,9 +9,9 @@ import struct
 import lz4.block
 import pytest
 
-from iocompare.errors import UserError
 from iocompare.environments.microvm.initramfs import Archive, module_depends, module_load_order, read_newc, write_newc
 from iocompare.environments.microvm.kernel import LZ4_LEGACY_MAGIC, extract_vmlinux, kernel_version
+from iocompare.errors import UserError
 
 
 def test_newc_archive_round_trip_and_is_deterministic(tmp_path):
@@ -40,7 +40,12 @@ def modinfo(depends: str) -> bytes:
 
 
 def test_module_dependencies_load_first(tmp_path):
-    blobs = {"virtio_ring": "", "virtio": "virtio_ring", "virtio_mmio": "virtio,virtio_ring", "virtio_blk": "virtio,virtio_ring"}
+    blobs = {
+        "virtio_ring": "",
+        "virtio": "virtio_ring",
+        "virtio_mmio": "virtio,virtio_ring",
+        "virtio_blk": "virtio,virtio_ring",
+    }
     index = {}
     for name, depends in blobs.items():
         path = tmp_path / f"{name}.ko"
@@ -49,7 +54,10 @@ def test_module_dependencies_load_first(tmp_path):
     assert module_depends(modinfo("virtio,virtio_ring")) == ["virtio", "virtio_ring"]
     order = module_load_order(("virtio_mmio", "virtio_blk", "ext4"), index, builtin={"ext4"})
     assert order == ["virtio_ring", "virtio", "virtio_mmio", "virtio_blk"]
-    assert module_load_order(("virtio_blk", "crc32c_generic"), index, builtin=set(), optional={"crc32c_generic"})[-1] == "virtio_blk"
+    assert (
+        module_load_order(("virtio_blk", "crc32c_generic"), index, builtin=set(), optional={"crc32c_generic"})[-1]
+        == "virtio_blk"
+    )
     with pytest.raises(UserError, match="no module ext4"):
         module_load_order(("ext4",), index, builtin=set())
 

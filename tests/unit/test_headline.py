@@ -19,13 +19,26 @@ def summary(geomean):
 
 def comparison(verdict=Verdict.FASTER, reasons=(), warnings=(), ci=(1.68, 1.78)):
     return Comparison(
-        CELL.key, Metric.THROUGHPUT, "container", "microVM", summary(1004 * MiB), summary(1737 * MiB),
-        RatioEstimate(1737 / 1004, Interval(*ci), 5, 5), 0.008, 0.01, verdict, reasons, warnings,
+        CELL.key,
+        Metric.THROUGHPUT,
+        "container",
+        "microVM",
+        summary(1004 * MiB),
+        summary(1737 * MiB),
+        RatioEstimate(1737 / 1004, Interval(*ci), 5, 5),
+        0.008,
+        0.01,
+        verdict,
+        reasons,
+        warnings,
     )
 
 
 def test_the_seed_headline():
-    assert headline(comparison(), CELL) == "1 MiB sequential write: container 1,004.0 MiB/s vs microVM 1,737.0 MiB/s (+73 %, CI +68 to +78 %)"
+    assert (
+        headline(comparison(), CELL)
+        == "1 MiB sequential write: container 1,004.0 MiB/s vs microVM 1,737.0 MiB/s (+73 %, CI +68 to +78 %)"
+    )
 
 
 def test_the_same_line_with_its_flag():
@@ -41,7 +54,9 @@ def test_other_verdicts_and_warnings():
     assert nd.endswith("(+73 %, CI -2 to +4 %; no significant difference)")
     inc = headline(comparison(Verdict.INCONCLUSIVE, ("CI straddles the ±5 % band",), ci=(0.9, 2.5)), CELL)
     assert inc.endswith("; inconclusive: CI straddles the ±5 % band)")
-    warned = headline(comparison(warnings=(StabilityWarning("high-cv", "microVM", "microVM: CV 14 % above 10 %"),)), CELL)
+    warned = headline(
+        comparison(warnings=(StabilityWarning("high-cv", "microVM", "microVM: CV 14 % above 10 %"),)), CELL
+    )
     assert warned.endswith("[microVM: CV 14 % above 10 %]")
 
 
@@ -70,4 +85,6 @@ def test_headlines_put_suspects_first_then_the_largest_effects():
 
 def test_latency_headline_and_a_missing_side():
     c = compare_cells([CellInput(CELL.key, "host", "vm", (900_000.0,) * 5, ())], metric=Metric.LATENCY_P99)[0]
-    assert headline(c, CELL) == "1 MiB sequential write: host p99 900 µs vs vm - (not compared: no successful trial in vm)"
+    assert (
+        headline(c, CELL) == "1 MiB sequential write: host p99 900 µs vs vm - (not compared: no successful trial in vm)"
+    )

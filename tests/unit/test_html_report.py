@@ -30,12 +30,26 @@ def test_user_labels_are_escaped_everywhere(html):
 
 def test_nothing_is_fetched_from_anywhere(html):
     lowered = html.lower()
-    for needle in ("<link", "<img", "<iframe", "<object", "<embed", "@import", "src=", "url(http", "url(//", "<!doctype svg", "<?xml"):
+    for needle in (
+        "<link",
+        "<img",
+        "<iframe",
+        "<object",
+        "<embed",
+        "@import",
+        "src=",
+        "url(http",
+        "url(//",
+        "<!doctype svg",
+        "<?xml",
+    ):
         assert needle not in lowered, needle
     hrefs = re.findall(r'href="([^"]*)"', html)
     assert all(h.startswith("#") for h in hrefs), hrefs
     urls = set(re.findall(r"https?://[^\s\"'<>)]+", html))
-    assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}, urls  # XML namespace names, never fetched
+    assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}, (
+        urls
+    )  # XML namespace names, never fetched
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
 
 
@@ -93,10 +107,27 @@ def test_cli_html_markdown_dir_and_md_file(tmp_path, capsys):
     assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
     assert main(["report", "evil-run", "--db", str(db), "--format", "markdown", "--output", str(tmp_path / "dir")]) == 0
     assert (tmp_path / "dir" / "report.md").exists() and len(list((tmp_path / "dir").glob("*.png"))) == 2
-    assert main(["report", "evil-run", "--db", str(db), "--format", "markdown", "--output", str(tmp_path / "plain.md")]) == 0
+    assert (
+        main(["report", "evil-run", "--db", str(db), "--format", "markdown", "--output", str(tmp_path / "plain.md")])
+        == 0
+    )
     assert "## Charts" not in (tmp_path / "plain.md").read_text()
     capsys.readouterr()
-    assert main(["report", "evil-run", "--db", str(db), "--format", "html", "--output", str(tmp_path / "missing" / "r.html")]) == 2
+    assert (
+        main(
+            [
+                "report",
+                "evil-run",
+                "--db",
+                str(db),
+                "--format",
+                "html",
+                "--output",
+                str(tmp_path / "missing" / "r.html"),
+            ]
+        )
+        == 2
+    )
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "missing").exists()
 

@@ -35,20 +35,35 @@ def test_shapes_map_to_cells():
     assert plan.errors == []
     by_file = {t.source.name: t for t in plan.trials}
     rr = by_file["randread_qd32_4k.json"].cell
-    assert (rr.pattern, rr.block_size_bytes, rr.iodepth, rr.numjobs, rr.ioengine, rr.direct, rr.runtime_s, rr.working_set_bytes) == (
-        Pattern.RAND_READ, 4096, 32, 1, "libaio", True, 1, 64 << 20)
+    assert (
+        rr.pattern,
+        rr.block_size_bytes,
+        rr.iodepth,
+        rr.numjobs,
+        rr.ioengine,
+        rr.direct,
+        rr.runtime_s,
+        rr.working_set_bytes,
+    ) == (Pattern.RAND_READ, 4096, 32, 1, "libaio", True, 1, 64 << 20)
     assert by_file["randread_qd32_4k_plain.json"].cell == rr  # json and json+ of one shape: one cell
     mixed = by_file["randrw_70_30.json"].cell
     assert mixed.pattern is Pattern.MIXED_RAND and mixed.read_percent == 70
     assert by_file["seqwrite_1m.json"].cell.block_size_bytes == 1 << 20
-    assert by_file["fsync_probe.json"].cell.pattern is Pattern.FSYNC_PROBE and by_file["fsync_probe.json"].result.sync is not None
+    assert (
+        by_file["fsync_probe.json"].cell.pattern is Pattern.FSYNC_PROBE
+        and by_file["fsync_probe.json"].result.sync is not None
+    )
     two = by_file["randread_two_jobs_no_group.json"]
     assert two.cell.numjobs == 2 and two.result.job_count == 2  # both job entries summed into one trial
     clients = by_file["client_server_two_clients.json"]
-    assert clients.cell.workload.endswith("-2clients") and clients.result.job_count == 2  # "All clients" not counted twice
+    assert (
+        clients.cell.workload.endswith("-2clients") and clients.result.job_count == 2
+    )  # "All clients" not counted twice
     assert clients.facts["fio_clients"].count("sock") == 2
     # The stored result is what fio_parse makes of the same file.
-    assert by_file["randrw_70_30.json"].result == parse_fio_output((FIXTURES / "randrw_70_30.json").read_text(), cell=mixed)
+    assert by_file["randrw_70_30.json"].result == parse_fio_output(
+        (FIXTURES / "randrw_70_30.json").read_text(), cell=mixed
+    )
 
 
 def test_import_then_report_export_and_compare(tmp_path, capsys):
@@ -67,9 +82,24 @@ def test_import_then_report_export_and_compare(tmp_path, capsys):
     assert code == 0, err
     cells = {c["key"] for c in json.loads(out)["cells"]}
     assert {"rand-read-qd32@4k", "mixed-rand-70-qd32@4k", "seq-write-qd16@1m", "fsync-probe-qd1@4k"} <= cells
-    assert cli(capsys, "report", "old", "--db", str(db), "--format", "html", "--output", str(tmp_path / "r.html"))[0] == 0
+    assert (
+        cli(capsys, "report", "old", "--db", str(db), "--format", "html", "--output", str(tmp_path / "r.html"))[0] == 0
+    )
     assert cli(capsys, "export", "old", "--db", str(db), "--format", "csv")[0] == 0
-    assert cli(capsys, "import", *fx("randread_qd32_4k.json", "randread_qd32_4k_plain.json"), "--env", "box", "--run", "new", "--db", str(db))[0] == 0
+    assert (
+        cli(
+            capsys,
+            "import",
+            *fx("randread_qd32_4k.json", "randread_qd32_4k_plain.json"),
+            "--env",
+            "box",
+            "--run",
+            "new",
+            "--db",
+            str(db),
+        )[0]
+        == 0
+    )
     code, out, err = cli(capsys, "compare", "old", "new", "--db", str(db), "--format", "json")
     assert code in (0, 1), err
     assert json.loads(out)
@@ -92,10 +122,14 @@ def test_bad_files_one_line_each_exit_2_nothing_stored(tmp_path, capsys):
     trim.write_text(json.dumps(doc))
     bad = [str(empty), str(text), str(binary), str(other), str(trim), str(tmp_path / "missing.json"),
            *fx("unaligned_bs_error.json", "missing_file_error.json")]  # fmt: skip
-    code, out, err = cli(capsys, "import", *fx("randread_qd32_4k.json"), *bad, "--env", "box", "--run", "partial", "--db", str(db))
+    code, out, err = cli(
+        capsys, "import", *fx("randread_qd32_4k.json"), *bad, "--env", "box", "--run", "partial", "--db", str(db)
+    )
     assert code == 2 and out == ""
     lines = err.strip().splitlines()
-    assert len(lines) == len(bad) + 1 and lines[-1].startswith("iocompare: error: 8 of 9 file(s) not imported; nothing was stored")
+    assert len(lines) == len(bad) + 1 and lines[-1].startswith(
+        "iocompare: error: 8 of 9 file(s) not imported; nothing was stored"
+    )
     for path, line in zip(bad, lines, strict=False):
         assert line.startswith(f"iocompare: import: {path}: ")
     assert "fio output is empty" in lines[0] and "contains no JSON" in lines[1] and "not a text file" in lines[2]
@@ -132,7 +166,9 @@ def test_a_failure_while_storing_leaves_no_run(tmp_path, capsys, monkeypatch):
 def test_run_name_taken_and_labels(tmp_path, capsys):
     db = tmp_path / "r.db"
     assert cli(capsys, "import", *fx("seqwrite_1m.json"), "--env", "<script>alert(1)</script>", "--db", str(db))[0] == 0
-    assert cli(capsys, "import", *fx("seqwrite_1m.json"), "--env", "x", "--db", str(db))[0] == 0  # default names do not collide
+    assert (
+        cli(capsys, "import", *fx("seqwrite_1m.json"), "--env", "x", "--db", str(db))[0] == 0
+    )  # default names do not collide
     assert cli(capsys, "import", *fx("seqwrite_1m.json"), "--env", "x", "--run", "a", "--db", str(db))[0] == 0
     code, _, err = cli(capsys, "import", *fx("seqwrite_1m.json"), "--env", "x", "--run", "a", "--db", str(db))
     assert code == 2 and "already exists" in err

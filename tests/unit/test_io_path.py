@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from iocompare.report.io_path import describe, io_path
 
-HOST = {"fio_version": "fio-3.33", "fs_type": "ext4", "mount_point": "/", "mount_options": "rw,relatime", "device": "vda", "logical_block_size": "512"}
+HOST = {
+    "fio_version": "fio-3.33",
+    "fs_type": "ext4",
+    "mount_point": "/",
+    "mount_options": "rw,relatime",
+    "device": "vda",
+    "logical_block_size": "512",
+}
 
 
 def test_host_chain():
@@ -34,12 +41,22 @@ def test_qemu_tcg_and_firecracker():
     assert hops[2].detail == "cache=none aio=io_uring" and "TCG" in hops[2].warning
     fs = io_path("qemu", {**qemu, "guest_target": "file on ext4 made in the guest", "fs_type_inside": "ext4"})
     assert fs[1].label == "guest ext4"
-    fc = {**HOST, "vmm": "firecracker", "accelerator": "kvm", "drive_cache_type": "Writeback", "drive_io_engine": "Sync", "host_page_cache_in_path": "yes"}
+    fc = {
+        **HOST,
+        "vmm": "firecracker",
+        "accelerator": "kvm",
+        "drive_cache_type": "Writeback",
+        "drive_io_engine": "Sync",
+        "host_page_cache_in_path": "yes",
+    }
     hops = io_path("firecracker", fc)
     assert "Firecracker (kvm)" in describe(hops) and "host page cache" in describe(hops) and not hops[2].warning
 
 
 def test_unknown_kind_is_generic_and_never_guesses():
-    assert describe(io_path("imported", {"fio_version": "fio-3.33", "target_path": "/data/x"})) == "fio → imported → target"
+    assert (
+        describe(io_path("imported", {"fio_version": "fio-3.33", "target_path": "/data/x"}))
+        == "fio → imported → target"
+    )
     assert describe(io_path("remote", {})) == "fio → remote"
-    assert describe(io_path("qemu", {})) .count("?") >= 2  # missing facts show as "?"
+    assert describe(io_path("qemu", {})).count("?") >= 2  # missing facts show as "?"

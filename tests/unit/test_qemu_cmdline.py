@@ -7,10 +7,15 @@ from pathlib import Path
 import pytest
 
 from iocompare.environments.microvm.environment import GuestConfig, allocate, fs_image_bytes
-from iocompare.environments.microvm.session import cpu_delta, create_control_disk, read_result, write_job
+from iocompare.environments.microvm.guest_init import (
+    CONTROL_JOB_OFFSET,
+    CONTROL_LABEL,
+    CONTROL_RESULT_OFFSET,
+    render_init,
+)
 from iocompare.environments.microvm.qemu import KERNEL_CMDLINE, QemuCommand, decide_accelerator
+from iocompare.environments.microvm.session import cpu_delta, create_control_disk, read_result, write_job
 from iocompare.errors import UserError
-from iocompare.environments.microvm.guest_init import CONTROL_JOB_OFFSET, CONTROL_LABEL, CONTROL_RESULT_OFFSET, render_init
 
 MiB = 1 << 20
 
@@ -54,7 +59,10 @@ def test_tcg_command_line():
     )
     assert drives[1].startswith("id=control,") and "cache=writethrough" in drives[1]
     devices = option(argv, "-device")
-    assert devices[0] == "virtio-blk-device,drive=target,serial=iocompare_target,logical_block_size=4096,physical_block_size=4096"
+    assert (
+        devices[0]
+        == "virtio-blk-device,drive=target,serial=iocompare_target,logical_block_size=4096,physical_block_size=4096"
+    )
     assert devices[1] == "virtio-blk-device,drive=control,serial=iocompare_control"
 
 

@@ -66,7 +66,14 @@ def test_listing_covers_every_valid_combination_once():
 
 def test_registry_lists_microvms_and_explains_unlisted_names():
     names = {choice.name for choice in registry.all_choices()}
-    assert {"qemu", "qemu:fs", "qemu:cache=writeback", "qemu:aio=threads", "firecracker", "firecracker:cache=writeback"} <= names
+    assert {
+        "qemu",
+        "qemu:fs",
+        "qemu:cache=writeback",
+        "qemu:aio=threads",
+        "firecracker",
+        "firecracker:cache=writeback",
+    } <= names
     with pytest.raises(UserError) as caught:
         registry.choose("qemu:aio=threads,fs")
     assert "unknown environment 'qemu:aio=threads,fs'" in caught.value.one_line()

@@ -71,5 +71,7 @@ def test_extra_rounds_are_deterministic_and_cover_every_environment():
     two = extra_round(cells, ["host", "x", "y"], round_index=5, first_index=30, run_seed=9)
     assert one == two
     assert [t.index for t in one] == list(range(30, 36)) and {t.round for t in one} == {5}
-    assert sorted((t.cell.workload, t.environment) for t in one) == sorted((c, e) for c in "ab" for e in ("host", "x", "y"))
+    assert sorted((t.cell.workload, t.environment) for t in one) == sorted(
+        (c, e) for c in "ab" for e in ("host", "x", "y")
+    )
     assert baseline_of(["podman", "host"]) == "host" and baseline_of(["a", "b"]) == "a"

@@ -35,7 +35,9 @@ def scaled(factor: float, values=TIGHT) -> list[float]:
 def three_env_run():
     """host (baseline); ctr: 8 % faster on reads (below the 1.1x faster-than-host check), the same
     on writes; ram: on tmpfs, as fast as ctr, so it would be "faster" if it were not suspect."""
-    b = RunBuilder({"host": ("host", dict(DISK_FACTS)), "ctr": ("container", dict(DISK_FACTS)), "ram": ("container", dict(TMPFS))})
+    b = RunBuilder(
+        {"host": ("host", dict(DISK_FACTS)), "ctr": ("container", dict(DISK_FACTS)), "ram": ("container", dict(TMPFS))}
+    )
     for env, read_factor in (("host", 1.0), ("ctr", 1.08), ("ram", 1.08)):
         b.add_values(READ, env, scaled(read_factor), clat_p50_ns=150_000.0)
         b.add_values(WRITE, env, scaled(1.0))
@@ -95,7 +97,7 @@ def test_markdown_has_every_section(report):
     (row,) = [line for line in verdict_lines(md, "ctr") if "rand-read@4k" in line]
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[4].startswith("1.080 (") and cells[6].startswith("8 % faster (CI ")
-    ram_row = [line for line in md.splitlines() if line.startswith("| rand-read@4k QD32 | ram |")][0]
+    ram_row = next(line for line in md.splitlines() if line.startswith("| rand-read@4k QD32 | ram |"))
     assert "flag: memory-filesystem" in ram_row
 
 
@@ -137,7 +139,7 @@ def test_stability_warnings_in_every_format():
         assert "first trial +15 % off the median of the other 4" in text
         assert "3 trials, fewer than 5" in text
         assert "CV 23% above 10%" in text
-    md_row = [line for line in md.splitlines() if line.startswith("| seq-write@1m QD16 | host |")][0]
+    md_row = next(line for line in md.splitlines() if line.startswith("| seq-write@1m QD16 | host |"))
     assert "3 trials, fewer than 5" in md_row  # next to the numbers, in the same row
 
 
@@ -154,7 +156,11 @@ def test_cross_block_analysis_and_suite_summary():
         assert "vm against host: geometric mean of 3 cell ratios" in text
     d = report_dict(report)["analysis"]
     (curves,) = d["cross_block"]
-    assert curves["baseline"] == "host" and [p["block_size_bytes"] for p in curves["ratios"]["vm"]] == [4096, 65536, 1 << 20]
+    assert curves["baseline"] == "host" and [p["block_size_bytes"] for p in curves["ratios"]["vm"]] == [
+        4096,
+        65536,
+        1 << 20,
+    ]
     assert curves["crossings"]["vm"][0]["direction"] == "up" and curves["curves"]["vm"][0]["iops"] > 0
     (suite,) = d["suite_summaries"]
     assert suite["n_cells"] == 3 and suite["ci_low"] < suite["ratio"] < suite["ci_high"]
@@ -184,7 +190,20 @@ def test_single_environment_shows_flags_and_warnings_but_no_verdicts():
 
 
 # Objects whose keys are data (environment names, verdicts, fact names), not field names.
-_DYNAMIC = {"curves", "ratios", "crossings", "verdict_counts", "evidence", "facts", "host", "settings", "statuses", "labels", "monitor", "cpu"}
+_DYNAMIC = {
+    "curves",
+    "ratios",
+    "crossings",
+    "verdict_counts",
+    "evidence",
+    "facts",
+    "host",
+    "settings",
+    "statuses",
+    "labels",
+    "monitor",
+    "cpu",
+}
 
 
 def _field_names(obj, parent=None) -> set[str]:

@@ -73,7 +73,10 @@ def test_schema_rejects_what_the_models_reject():
     ("fragment", "expected"),
     [
         ('pattern = "diagonal"', "field workloads[0].pattern = 'diagonal'"),
-        ('pattern = "rand-read"\nblock_sizes = ["3k"]', "field workloads[0].block_sizes[0] = '3k': block size 3072 B must be a power of two"),
+        (
+            'pattern = "rand-read"\nblock_sizes = ["3k"]',
+            "field workloads[0].block_sizes[0] = '3k': block size 3072 B must be a power of two",
+        ),
         ('pattern = "rand-read"\nblock_sizes = [256]', "field workloads[0].block_sizes[0] = 256"),
         ('pattern = "rand-read"\nblock_sizes = ["128m"]', "64 MiB"),
         ('pattern = "rand-read"\nread_percent = 70', "read_percent applies only to mixed patterns"),

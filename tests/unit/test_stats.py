@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 
@@ -76,10 +77,10 @@ def test_bh_matches_scipy(p):
 @given(st.lists(st.floats(min_value=0, max_value=1), min_size=1, max_size=30))
 def test_bh_is_monotone_and_never_below_raw(p):
     adjusted = stats.benjamini_hochberg(p)
-    assert all(q >= r - 1e-15 for q, r in zip(adjusted, p))
+    assert all(q >= r - 1e-15 for q, r in zip(adjusted, p, strict=False))
     assert all(q <= 1.0 for q in adjusted)
-    pairs = sorted(zip(p, adjusted))
-    assert all(x[1] <= y[1] + 1e-15 for x, y in zip(pairs, pairs[1:]))
+    pairs = sorted(zip(p, adjusted, strict=False))
+    assert all(x[1] <= y[1] + 1e-15 for x, y in itertools.pairwise(pairs))
 
 
 def test_bh_known_values_and_edges():
@@ -104,7 +105,9 @@ def test_summary_matches_stdlib():
 def test_mean_ci_agrees_with_scipy_percentile_bootstrap():
     values = np.random.default_rng(11).lognormal(5, 0.1, 12)
     ours = stats.summarise(values, n_boot=20_000, seed=1).mean_ci
-    ref = sp.bootstrap((values,), np.mean, method="percentile", n_resamples=20_000, rng=np.random.default_rng(2)).confidence_interval
+    ref = sp.bootstrap(
+        (values,), np.mean, method="percentile", n_resamples=20_000, rng=np.random.default_rng(2)
+    ).confidence_interval
     width = ref.high - ref.low
     assert ours.low == pytest.approx(ref.low, abs=0.03 * width)
     assert ours.high == pytest.approx(ref.high, abs=0.03 * width)

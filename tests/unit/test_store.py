@@ -93,9 +93,7 @@ def db(tmp_path: Path) -> Path:
 
 
 def test_round_trip_equals_input(db: Path) -> None:
-    mixed_result = make_result(
-        write=True, sync=True, problems=("runtime short", "1 job errored"), error=5
-    )
+    mixed_result = make_result(write=True, sync=True, problems=("runtime short", "1 job errored"), error=5)
     write_only = make_result(read=False, write=True, fio_version="fio-3.37")
     sparse_side = make_direction(
         lat_mean_ns=None, lat_min_ns=None, lat_max_ns=None, lat=Percentiles(), clat=Percentiles()
@@ -104,34 +102,30 @@ def test_round_trip_equals_input(db: Path) -> None:
     sparse_result = make_result(read=False, sync=False, job_count=4, cpu_usr_pct=0.0)
     sparse_result = dataclasses.replace(sparse_result, read=sparse_side, sync=Percentiles())
     trials: list[tuple[Trial, dict[str, Any]]] = [
-        (make_trial(0), dict(result=make_result())),
+        (make_trial(0), {"result": make_result()}),
         (
             make_trial(1, cell=CELLS[1], environment="podman", seed=7),
-            dict(result=mixed_result, facts={"cgroup": "v2", "image": "sha256:ab"}),
+            {"result": mixed_result, "facts": {"cgroup": "v2", "image": "sha256:ab"}},
         ),
-        (make_trial(2, round=1, environment="podman"), dict(result=sparse_result)),
-        (make_trial(3, round=1, cell=CELLS[1]), dict(result=write_only, samples=[])),
+        (make_trial(2, round=1, environment="podman"), {"result": sparse_result}),
+        (make_trial(3, round=1, cell=CELLS[1]), {"result": write_only, "samples": []}),
         (
             make_trial(4, round=1),
-            dict(
-                status=TrialStatus.FAILED,
-                reason="fio exited 1",
-                result=None,
-                raw=make_fio_run(output="", stderr="fio: pid=1, err=5/file:io_u.c", exit_code=1),
-            ),
+            {
+                "status": TrialStatus.FAILED,
+                "reason": "fio exited 1",
+                "result": None,
+                "raw": make_fio_run(output="", stderr="fio: pid=1, err=5/file:io_u.c", exit_code=1),
+            },
         ),
         (
             make_trial(5, round=2, environment="podman"),
-            dict(
-                status=TrialStatus.NOT_APPLICABLE, reason="512 B direct IO", result=None, raw=None
-            ),
+            {"status": TrialStatus.NOT_APPLICABLE, "reason": "512 B direct IO", "result": None, "raw": None},
         ),
     ]
     with Store.open(db) as store:
         run_id = new_run(store)
-        store.update_environment_facts(
-            run_id, "podman", {"version": "4.3.1", "runtime": "crun 1.9"}
-        )
+        store.update_environment_facts(run_id, "podman", {"version": "4.3.1", "runtime": "crun 1.9"})
         ids = [record(store, run_id, trial, **kw) for trial, kw in trials]
         store.finish_run(run_id, "complete")
 
@@ -169,12 +163,8 @@ def test_round_trip_equals_input(db: Path) -> None:
             assert stored.fio_exit_code == (expected_raw.exit_code if expected_raw else None)
             assert stored.fio_argv == (expected_raw.argv if expected_raw else None)
             assert store.samples(stored.id) == kw.get("samples", make_samples())
-            assert store.raw_output(stored.id) == (
-                expected_raw.output_json if expected_raw else None
-            )
-            assert store.raw_output(stored.id, "stderr") == (
-                expected_raw.stderr if expected_raw else None
-            )
+            assert store.raw_output(stored.id) == (expected_raw.output_json if expected_raw else None)
+            assert store.raw_output(stored.id, "stderr") == (expected_raw.stderr if expected_raw else None)
         # The rebuilt trials share the rebuilt cells, as the planner's do.
         assert run.trials[0].trial.cell is run.cells[0]
         assert store.run_samples(run_id) == {tid: s for tid in ids if (s := store.samples(tid))}
@@ -202,9 +192,7 @@ def test_record_trial_is_atomic_on_a_bad_sample(db: Path) -> None:
 
 
 @pytest.mark.parametrize("error", [RuntimeError("disk on fire"), KeyboardInterrupt()])
-def test_record_trial_rolls_back_midway(
-    db: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException
-) -> None:
+def test_record_trial_rolls_back_midway(db: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
     with Store.open(db) as store:
         run_id = new_run(store)
 
@@ -244,8 +232,7 @@ def test_newer_schema_is_refused(db: Path) -> None:
     with pytest.raises(UserError) as info:
         Store.open(db)
     assert info.value.message == (
-        f"database {db} has schema version {SCHEMA_VERSION + 1}, "
-        f"newer than this iocompare ({SCHEMA_VERSION})"
+        f"database {db} has schema version {SCHEMA_VERSION + 1}, newer than this iocompare ({SCHEMA_VERSION})"
     )
     assert info.value.hint == "upgrade iocompare or use another --db"
 
@@ -333,12 +320,7 @@ def test_list_runs_newest_first_with_counts(db: Path) -> None:
 
 def test_raw_output_is_compressed_and_round_trips(db: Path) -> None:
     output = json.dumps(
-        {
-            "jobs": [
-                {"jobname": f"job{i}", "read": {"bw_bytes": 1 << 30, "iops": 262144.0}}
-                for i in range(2000)
-            ]
-        },
+        {"jobs": [{"jobname": f"job{i}", "read": {"bw_bytes": 1 << 30, "iops": 262144.0}} for i in range(2000)]},
         indent=2,
     )
     stderr = "fio: note: both iodepth >= 1 and synchronous I/O engine — ignoring\n" * 50
@@ -428,9 +410,7 @@ _indexes = itertools.count()
 
 @settings(max_examples=60, deadline=None)
 @given(result=_results)
-def test_any_result_round_trips(
-    tmp_path_factory: pytest.TempPathFactory, result: FioResult
-) -> None:
+def test_any_result_round_trips(tmp_path_factory: pytest.TempPathFactory, result: FioResult) -> None:
     path = tmp_path_factory.getbasetemp() / "hypothesis.db"
     with Store.open(path) as store:
         runs = store.list_runs()

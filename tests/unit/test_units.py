@@ -7,7 +7,16 @@ from iocompare.units import format_iops, format_ns, format_rate, format_size, pa
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("512", 512), ("4k", 4096), ("4K", 4096), ("64KiB", 65536), ("1m", 1 << 20), ("8M", 8 << 20), ("2g", 2 << 30), (4096, 4096)],
+    [
+        ("512", 512),
+        ("4k", 4096),
+        ("4K", 4096),
+        ("64KiB", 65536),
+        ("1m", 1 << 20),
+        ("8M", 8 << 20),
+        ("2g", 2 << 30),
+        (4096, 4096),
+    ],
 )
 def test_parse_size_accepts_fio_style_binary_sizes(text, expected):
     assert parse_size(text) == expected

@@ -107,7 +107,9 @@ def sync_p50(r: FioResult) -> float | None:
     return r.sync.p50_ns if r.sync is not None else None
 
 
-def _result(check: CheckId, status: CheckStatus, label: str, explanation: str, **evidence: float | int | str) -> CheckResult:
+def _result(
+    check: CheckId, status: CheckStatus, label: str, explanation: str, **evidence: float | int | str
+) -> CheckResult:
     return CheckResult(check, status, label, explanation, evidence)
 
 
@@ -128,16 +130,30 @@ def check_memory_filesystem(ev: CellEvidence) -> CheckResult:
         return _not_evaluated(c, "the target's filesystem type was not recorded")
     shown = ", ".join(dict.fromkeys(types)) or "unknown"
     if f.get("memory_backed") == "yes" or any(t in MEMORY_FILESYSTEMS for t in types):
-        return _result(c, CheckStatus.FIRED, f"memory filesystem ({shown})", f"the target is on {shown}: these numbers measure RAM, not a disk", fs_type=shown)
+        return _result(
+            c,
+            CheckStatus.FIRED,
+            f"memory filesystem ({shown})",
+            f"the target is on {shown}: these numbers measure RAM, not a disk",
+            fs_type=shown,
+        )
     if f.get("direct_io_honoured") == "no" or any(t == "fuse" or t.startswith("fuse") for t in types):
-        return _result(c, CheckStatus.FIRED, f"O_DIRECT not honoured ({shown})", f"{shown} silently drops O_DIRECT: the page cache is in the path", fs_type=shown)
+        return _result(
+            c,
+            CheckStatus.FIRED,
+            f"O_DIRECT not honoured ({shown})",
+            f"{shown} silently drops O_DIRECT: the page cache is in the path",
+            fs_type=shown,
+        )
     return _result(c, CheckStatus.PASSED, "disk filesystem", f"the target is on {shown}", fs_type=shown)
 
 
 def check_working_set(ev: CellEvidence, refs: References, th: Thresholds) -> CheckResult:
     c, f, ws = CheckId.WORKING_SET, ev.facts, ev.cell.working_set_bytes
     if f.get("working_set_warning"):
-        return _result(c, CheckStatus.FIRED, "working set fits in a cache", f["working_set_warning"], working_set_bytes=ws)
+        return _result(
+            c, CheckStatus.FIRED, "working set fits in a cache", f["working_set_warning"], working_set_bytes=ws
+        )
     layers: list[tuple[str, str, int | None]] = []  # (label, layer, RAM bytes)
     if f.get("host_page_cache_in_path") == "yes":
         layers.append(("host page cache in path", "host page cache", refs.host_memory_bytes))
@@ -149,12 +165,21 @@ def check_working_set(ev: CellEvidence, refs: References, th: Thresholds) -> Che
             return _not_evaluated(c, f"the size of the {layer} in the path is unknown")
         if ws < th.cache_multiple * ram:
             return _result(
-                c, CheckStatus.FIRED, label,
+                c,
+                CheckStatus.FIRED,
+                label,
                 f"the {format_size(ws)} working set is smaller than {th.cache_multiple:g}x the {layer} ({format_size(ram)}) that is not bypassed",
-                working_set_bytes=ws, cache_bytes=ram,
+                working_set_bytes=ws,
+                cache_bytes=ram,
             )
     detail = "; ".join(f"{layer} {format_size(ram or 0)}" for _, layer, ram in layers) or "no cache layer in the path"
-    return _result(c, CheckStatus.PASSED, "working set large enough", f"working set {format_size(ws)}; {detail}", working_set_bytes=ws)
+    return _result(
+        c,
+        CheckStatus.PASSED,
+        "working set large enough",
+        f"working set {format_size(ws)}; {detail}",
+        working_set_bytes=ws,
+    )
 
 
 def check_faster_than_host(ev: CellEvidence, refs: References, th: Thresholds) -> CheckResult:
@@ -172,8 +197,13 @@ def check_faster_than_host(ev: CellEvidence, refs: References, th: Thresholds) -
     evidence = {"median_bw_bps": mine, "host_median_bw_bps": host, "ratio": ratio, "slowest_bw_bps": slowest}
     # Noise alone must not fire it: even the environment's slowest trial beats the host's median.
     if ratio > th.faster_than_host and slowest > host:
-        return _result(c, CheckStatus.FIRED, "faster than the host",
-                       f"{format_rate(mine)} is {ratio:.2f}x the host's {format_rate(host)} on the same storage: a cache?", **evidence)
+        return _result(
+            c,
+            CheckStatus.FIRED,
+            "faster than the host",
+            f"{format_rate(mine)} is {ratio:.2f}x the host's {format_rate(host)} on the same storage: a cache?",
+            **evidence,
+        )
     return _result(c, CheckStatus.PASSED, "not faster than the host", f"{ratio:.2f}x the host's throughput", **evidence)
 
 
@@ -190,9 +220,20 @@ def check_latency_floor(ev: CellEvidence, refs: References, th: Thresholds) -> C
     floor = refs.qd1_read_latency_ns
     evidence = {"median_clat_p50_ns": mine, "host_qd1_clat_p50_ns": floor}
     if mine < th.latency_floor_share * floor:
-        return _result(c, CheckStatus.FIRED, "below the device's latency floor",
-                       f"median read latency {format_ns(mine)} is below the host device's QD1 latency {format_ns(floor)}: served from memory", **evidence)
-    return _result(c, CheckStatus.PASSED, "above the device's latency floor", f"median read latency {format_ns(mine)}, host QD1 {format_ns(floor)}", **evidence)
+        return _result(
+            c,
+            CheckStatus.FIRED,
+            "below the device's latency floor",
+            f"median read latency {format_ns(mine)} is below the host device's QD1 latency {format_ns(floor)}: served from memory",
+            **evidence,
+        )
+    return _result(
+        c,
+        CheckStatus.PASSED,
+        "above the device's latency floor",
+        f"median read latency {format_ns(mine)}, host QD1 {format_ns(floor)}",
+        **evidence,
+    )
 
 
 def check_byte_accounting(ev: CellEvidence, th: Thresholds) -> CheckResult:
@@ -220,9 +261,16 @@ def check_byte_accounting(ev: CellEvidence, th: Thresholds) -> CheckResult:
             if share < limit:
                 fired.append(f"the device saw {share:.0%} of fio's {side} bytes (expected >= {limit:.0%})")
     if fired:
-        return _result(c, CheckStatus.FIRED, "a cache absorbed the IO", "; ".join(fired) + ": a cache absorbed the IO", **evidence)
-    return _result(c, CheckStatus.PASSED, "bytes reached the device",
-                   ", ".join(f"{k.split('_')[0]}s {v:.0%}" for k, v in evidence.items()) + " of fio's bytes reached the device", **evidence)
+        return _result(
+            c, CheckStatus.FIRED, "a cache absorbed the IO", "; ".join(fired) + ": a cache absorbed the IO", **evidence
+        )
+    return _result(
+        c,
+        CheckStatus.PASSED,
+        "bytes reached the device",
+        ", ".join(f"{k.split('_')[0]}s {v:.0%}" for k, v in evidence.items()) + " of fio's bytes reached the device",
+        **evidence,
+    )
 
 
 def check_flush(ev: CellEvidence, refs: References, th: Thresholds) -> CheckResult:
@@ -238,9 +286,16 @@ def check_flush(ev: CellEvidence, refs: References, th: Thresholds) -> CheckResu
     mine, host = refs.env_flush_latency_ns, refs.host_flush_latency_ns
     evidence = {"fdatasync_p50_ns": mine, "host_fdatasync_p50_ns": host}
     if mine < th.flush_share * host:
-        return _result(c, CheckStatus.FIRED, "flushes not honoured",
-                       f"fdatasync takes {format_ns(mine)} against the host device's {format_ns(host)}: flushes do not reach the disk", **evidence)
-    return _result(c, CheckStatus.PASSED, "flushes honoured", f"fdatasync {format_ns(mine)}, host {format_ns(host)}", **evidence)
+        return _result(
+            c,
+            CheckStatus.FIRED,
+            "flushes not honoured",
+            f"fdatasync takes {format_ns(mine)} against the host device's {format_ns(host)}: flushes do not reach the disk",
+            **evidence,
+        )
+    return _result(
+        c, CheckStatus.PASSED, "flushes honoured", f"fdatasync {format_ns(mine)}, host {format_ns(host)}", **evidence
+    )
 
 
 def check_run_sanity(ev: CellEvidence, th: Thresholds) -> CheckResult:
@@ -264,9 +319,21 @@ def check_run_sanity(ev: CellEvidence, th: Thresholds) -> CheckResult:
         bad += bool(found)
         problems += [p for p in found if p not in problems]
     if bad:
-        return _result(c, CheckStatus.FIRED, "run problems",
-                       f"{bad} of {len(ran)} trials had problems: " + "; ".join(problems[:3]), trials_with_problems=bad, trials=len(ran))
-    return _result(c, CheckStatus.PASSED, "runs clean", f"{len(ran)} trials without fio errors, short or dropped IOs", trials=len(ran))
+        return _result(
+            c,
+            CheckStatus.FIRED,
+            "run problems",
+            f"{bad} of {len(ran)} trials had problems: " + "; ".join(problems[:3]),
+            trials_with_problems=bad,
+            trials=len(ran),
+        )
+    return _result(
+        c,
+        CheckStatus.PASSED,
+        "runs clean",
+        f"{len(ran)} trials without fio errors, short or dropped IOs",
+        trials=len(ran),
+    )
 
 
 def check_software_emulation(ev: CellEvidence) -> CheckResult:
@@ -276,7 +343,9 @@ def check_software_emulation(ev: CellEvidence) -> CheckResult:
         caveat = f.get("timing_caveat") or "QEMU TCG emulates the CPU in software: timings do not represent a KVM host"
         return _result(c, CheckStatus.FIRED, "software emulation (TCG)", caveat, accelerator=accel)
     if accel:
-        return _result(c, CheckStatus.PASSED, f"hardware virtualisation ({accel})", f"accelerator {accel}", accelerator=accel)
+        return _result(
+            c, CheckStatus.PASSED, f"hardware virtualisation ({accel})", f"accelerator {accel}", accelerator=accel
+        )
     if ev.kind in ("host", "container", "docker", "podman"):
         return _not_applicable(c, f"a {ev.kind} runs on the host CPU")
     return _not_evaluated(c, "the accelerator was not recorded")

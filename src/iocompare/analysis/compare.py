@@ -114,11 +114,15 @@ class Comparison:
             return "suspect: " + "; ".join(self.reasons)
         if s is None:
             return f"{self.verdict.value}: " + "; ".join(self.reasons)
-        better, worse = ("faster", "slower") if self.metric.higher_is_better else ("lower p99 latency", "higher p99 latency")
+        better, worse = (
+            ("faster", "slower") if self.metric.higher_is_better else ("lower p99 latency", "higher p99 latency")
+        )
         if self.verdict in (Verdict.FASTER, Verdict.SLOWER) and s.ci is not None:
             if self.verdict is Verdict.FASTER:
                 return f"{(s.ratio - 1) * 100:.0f} % {better} (CI {(s.ci.low - 1) * 100:.0f} to {(s.ci.high - 1) * 100:.0f} %)"
-            return f"{(1 - s.ratio) * 100:.0f} % {worse} (CI {(1 - s.ci.high) * 100:.0f} to {(1 - s.ci.low) * 100:.0f} %)"
+            return (
+                f"{(1 - s.ratio) * 100:.0f} % {worse} (CI {(1 - s.ci.high) * 100:.0f} to {(1 - s.ci.low) * 100:.0f} %)"
+            )
         ci = f"CI {signed_pct(s.ci.low)} to {signed_pct(s.ci.high)} %" if s.ci else "no CI"
         if self.verdict is Verdict.NO_DIFFERENCE:
             return f"no significant difference ({ci})"
@@ -136,15 +140,23 @@ def cell_seed(policy: Policy, key: str, baseline: str, candidate: str) -> list[i
     return [policy.seed, zlib.crc32(f"{key}|{names}".encode())]
 
 
-def stability_warnings(values: Sequence[float], environment: str, policy: Policy = Policy()) -> tuple[StabilityWarning, ...]:
+def stability_warnings(
+    values: Sequence[float], environment: str, policy: Policy = Policy()
+) -> tuple[StabilityWarning, ...]:
     warnings: list[StabilityWarning] = []
     if not values:
         return ()
     if len(values) < policy.min_trials:
-        warnings.append(StabilityWarning("too-few-trials", environment, f"{environment}: {len(values)} trials, fewer than {policy.min_trials}"))
+        warnings.append(
+            StabilityWarning(
+                "too-few-trials", environment, f"{environment}: {len(values)} trials, fewer than {policy.min_trials}"
+            )
+        )
     spread = stats.cv(values)
     if spread is not None and spread > policy.cv_limit:
-        warnings.append(StabilityWarning("high-cv", environment, f"{environment}: CV {spread:.0%} above {policy.cv_limit:.0%}"))
+        warnings.append(
+            StabilityWarning("high-cv", environment, f"{environment}: CV {spread:.0%} above {policy.cv_limit:.0%}")
+        )
     if stats.first_trial_outlier(values):
         rest = sorted(values[1:])
         centre = rest[len(rest) // 2] if len(rest) % 2 else (rest[len(rest) // 2 - 1] + rest[len(rest) // 2]) / 2
@@ -158,13 +170,17 @@ def stability_warnings(values: Sequence[float], environment: str, policy: Policy
     return tuple(warnings)
 
 
-def _decide(s: RatioEstimate | None, p_adj: float | None, item: CellInput, policy: Policy) -> tuple[Verdict, tuple[str, ...]]:
+def _decide(
+    s: RatioEstimate | None, p_adj: float | None, item: CellInput, policy: Policy
+) -> tuple[Verdict, tuple[str, ...]]:
     suspects = tuple(dict.fromkeys([*item.suspect_b, *item.suspect_a]))
     if suspects:
         return Verdict.SUSPECT, suspects
     if s is None:
-        return Verdict.NOT_COMPARED, ("no successful trial in " + " and ".join(
-            n for n, v in ((item.baseline, item.a_values), (item.candidate, item.b_values)) if not v),)
+        return Verdict.NOT_COMPARED, (
+            "no successful trial in "
+            + " and ".join(n for n, v in ((item.baseline, item.a_values), (item.candidate, item.b_values)) if not v),
+        )
     n = min(s.n_a, s.n_b)
     if n < policy.min_trials or s.ci is None:
         return Verdict.INCONCLUSIVE, (f"too few trials (n = {s.n_a} and {s.n_b}; {policy.min_trials} needed)",)
@@ -186,16 +202,28 @@ def _decide(s: RatioEstimate | None, p_adj: float | None, item: CellInput, polic
     return Verdict.INCONCLUSIVE, tuple(reasons)
 
 
-def compare_cells(inputs: Sequence[CellInput], *, metric: Metric = Metric.THROUGHPUT, policy: Policy = Policy()) -> list[Comparison]:
+def compare_cells(
+    inputs: Sequence[CellInput], *, metric: Metric = Metric.THROUGHPUT, policy: Policy = Policy()
+) -> list[Comparison]:
     """Compare every input; Benjamini-Hochberg runs across all of them (one family)."""
     partial = []
     for item in inputs:
         seed = cell_seed(policy, item.key, item.baseline, item.candidate)
-        a = stats.summarise(item.a_values, confidence=policy.confidence, n_boot=policy.n_boot, seed=[*seed, 1]) if item.a_values else None
-        b = stats.summarise(item.b_values, confidence=policy.confidence, n_boot=policy.n_boot, seed=[*seed, 1]) if item.b_values else None
+        a = (
+            stats.summarise(item.a_values, confidence=policy.confidence, n_boot=policy.n_boot, seed=[*seed, 1])
+            if item.a_values
+            else None
+        )
+        b = (
+            stats.summarise(item.b_values, confidence=policy.confidence, n_boot=policy.n_boot, seed=[*seed, 1])
+            if item.b_values
+            else None
+        )
         estimate = p = None
         if a is not None and b is not None:
-            estimate = stats.ratio_of_geomeans(item.a_values, item.b_values, confidence=policy.confidence, n_boot=policy.n_boot, seed=seed)
+            estimate = stats.ratio_of_geomeans(
+                item.a_values, item.b_values, confidence=policy.confidence, n_boot=policy.n_boot, seed=seed
+            )
             p = stats.permutation_pvalue(item.a_values, item.b_values, n_permutations=policy.n_permutations, seed=seed)
         partial.append((item, a, b, estimate, p))
     tested = [i for i, row in enumerate(partial) if row[4] is not None]
@@ -205,8 +233,14 @@ def compare_cells(inputs: Sequence[CellInput], *, metric: Metric = Metric.THROUG
         p_adj = adjusted.get(i)
         oriented = None if estimate is None else (estimate if metric.higher_is_better else estimate.reciprocal())
         verdict, reasons = _decide(oriented, p_adj, item, policy)
-        warnings = stability_warnings(item.a_values, item.baseline, policy) + stability_warnings(item.b_values, item.candidate, policy)
-        out.append(Comparison(item.key, metric, item.baseline, item.candidate, a, b, estimate, p, p_adj, verdict, reasons, warnings))
+        warnings = stability_warnings(item.a_values, item.baseline, policy) + stability_warnings(
+            item.b_values, item.candidate, policy
+        )
+        out.append(
+            Comparison(
+                item.key, metric, item.baseline, item.candidate, a, b, estimate, p, p_adj, verdict, reasons, warnings
+            )
+        )
     return out
 
 

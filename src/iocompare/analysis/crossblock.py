@@ -7,6 +7,7 @@ interpolated linearly in (log2 block size, ln ratio) between the two bracketing 
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from collections.abc import Collection, Mapping, Sequence
@@ -77,7 +78,7 @@ def find_crossings(points: Sequence[RatioPoint]) -> tuple[Crossing, ...]:
     """Where the ratio curve crosses 1, between neighbouring block sizes (sorted by size)."""
     pts = sorted(points, key=lambda p: p.block_size_bytes)
     out = []
-    for lo, hi in zip(pts, pts[1:]):
+    for lo, hi in itertools.pairwise(pts):
         # A ratio of exactly 1 counts as "not below 1", so a flat A/A curve has no crossing.
         y0, y1 = math.log(lo.estimate.ratio), math.log(hi.estimate.ratio)
         if (y0 >= 0) == (y1 >= 0):
@@ -117,7 +118,8 @@ def cross_block_from_results(
     for workload, envs in by_workload.items():
         pattern = next(iter(next(iter(envs.values())).values()))[0].pattern
         curves = {
-            env: tuple(_curve_point(b, rs, pattern) for b, (_, rs) in sorted(points.items())) for env, points in envs.items()
+            env: tuple(_curve_point(b, rs, pattern) for b, (_, rs) in sorted(points.items()))
+            for env, points in envs.items()
         }
         ratios: dict[str, tuple[RatioPoint, ...]] = {}
         base = envs.get(baseline, {})
@@ -133,7 +135,14 @@ def cross_block_from_results(
                 a, b = [v for v in a if v], [v for v in b if v]
                 if a and b:
                     seed = cell_seed(policy, cell.key, baseline, env)
-                    row.append(RatioPoint(block, stats.ratio_of_geomeans(a, b, confidence=policy.confidence, n_boot=policy.n_boot, seed=seed)))
+                    row.append(
+                        RatioPoint(
+                            block,
+                            stats.ratio_of_geomeans(
+                                a, b, confidence=policy.confidence, n_boot=policy.n_boot, seed=seed
+                            ),
+                        )
+                    )
             ratios[env] = tuple(row)
         crossings = {env: find_crossings(row) for env, row in ratios.items()}
         out.append(PatternCurves(workload, pattern, curves, ratios, crossings))
@@ -174,12 +183,21 @@ def suite_summary(
             continue
         used.append(key)
         logs.append(float(np.log(b).mean() - np.log(a).mean()))
-        draws.append(stats.bootstrap_log_ratios(a, b, n_boot=policy.n_boot, seed=cell_seed(policy, key, baseline, candidate)))
+        draws.append(
+            stats.bootstrap_log_ratios(a, b, n_boot=policy.n_boot, seed=cell_seed(policy, key, baseline, candidate))
+        )
     if not used:
         return SuiteSummary(baseline, candidate, 0, None, None, tuple(left_out))
     mean_draws = np.mean(np.vstack(draws), axis=0)
     low, high = stats.percentile_interval(mean_draws, policy.confidence)
-    return SuiteSummary(baseline, candidate, len(used), math.exp(float(np.mean(logs))), Interval(math.exp(low), math.exp(high)), tuple(left_out))
+    return SuiteSummary(
+        baseline,
+        candidate,
+        len(used),
+        math.exp(float(np.mean(logs))),
+        Interval(math.exp(low), math.exp(high)),
+        tuple(left_out),
+    )
 
 
 def suite_summaries(

@@ -40,13 +40,23 @@ def evidence_from_run(run: StoredRun, samples: Mapping[int, Sequence[Sample]]) -
         for st in trials:
             series = samples.get(st.id) or ()
             last = series[-1] if series else None
-            evidence.append(TrialEvidence(st.id, st.status, st.reason, st.result,
-                                          last.disk_read_bytes if last else None, last.disk_write_bytes if last else None))
+            evidence.append(
+                TrialEvidence(
+                    st.id,
+                    st.status,
+                    st.reason,
+                    st.result,
+                    last.disk_read_bytes if last else None,
+                    last.disk_write_bytes if last else None,
+                )
+            )
         out[(key, env)] = CellEvidence(trials[0].trial.cell, env, kind, facts, tuple(evidence))
     return out
 
 
-def _find(cells: Mapping[tuple[str, str], CellEvidence], env: str, match: Callable[[Cell], bool]) -> CellEvidence | None:
+def _find(
+    cells: Mapping[tuple[str, str], CellEvidence], env: str, match: Callable[[Cell], bool]
+) -> CellEvidence | None:
     found = [ev for (_, e), ev in cells.items() if e == env and match(ev.cell)]
     return min(found, key=lambda ev: abs(ev.cell.block_size_bytes - 4096), default=None)
 
@@ -60,7 +70,11 @@ def _is_probe(cell: Cell) -> bool:
 
 
 def check_run(
-    run: StoredRun, samples: Mapping[int, Sequence[Sample]], *, reference: str | None = None, thresholds: Thresholds = Thresholds()
+    run: StoredRun,
+    samples: Mapping[int, Sequence[Sample]],
+    *,
+    reference: str | None = None,
+    thresholds: Thresholds = Thresholds(),
 ) -> dict[tuple[str, str], tuple[CheckResult, ...]]:
     """Every check for every (cell key, environment) of a stored run, against the host reference."""
     ref = reference or default_baseline(run)

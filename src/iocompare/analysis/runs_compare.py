@@ -62,7 +62,9 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _diff(scope: str, a: Mapping[str, object], b: Mapping[str, object], skip: frozenset[str] = frozenset()) -> list[FactDifference]:
+def _diff(
+    scope: str, a: Mapping[str, object], b: Mapping[str, object], skip: frozenset[str] = frozenset()
+) -> list[FactDifference]:
     out = []
     for name in sorted(set(a) | set(b)):
         if name in skip:
@@ -139,7 +141,9 @@ def pair_results(pair: RunPair, env: str) -> dict[tuple[Cell, str], list[FioResu
     return out
 
 
-def pair_suite_cells(pair: RunPair, env: str, metric: Metric = Metric.THROUGHPUT) -> dict[str, tuple[tuple[float, ...], tuple[float, ...]]]:
+def pair_suite_cells(
+    pair: RunPair, env: str, metric: Metric = Metric.THROUGHPUT
+) -> dict[str, tuple[tuple[float, ...], tuple[float, ...]]]:
     """For crossblock.suite_summary: cell key -> (run A values, run B values) of one environment."""
     values_a, values_b = metric_values(pair.a, metric), metric_values(pair.b, metric)
     return {key: (values_a.get((key, env), ()), values_b.get((key, env), ())) for key in pair.keys}

@@ -43,7 +43,7 @@ class Interval:
     def contains(self, value: float) -> bool:
         return self.low <= value <= self.high
 
-    def map(self, fn) -> Interval:  # noqa: ANN001 - a float -> float function
+    def map(self, fn) -> Interval:
         a, b = fn(self.low), fn(self.high)
         return Interval(min(a, b), max(a, b))
 
@@ -112,7 +112,9 @@ def bootstrap_means(x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.
     return x[idx].mean(axis=1)
 
 
-def summarise(values: Sequence[float], *, confidence: float = CONFIDENCE, n_boot: int = N_BOOT, seed: Seed = None) -> SampleSummary:
+def summarise(
+    values: Sequence[float], *, confidence: float = CONFIDENCE, n_boot: int = N_BOOT, seed: Seed = None
+) -> SampleSummary:
     x = _array(values)
     n = x.size
     mean = float(x.mean())
@@ -137,7 +139,9 @@ def _canonical(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, bo
     return (b, a, True) if key_b < key_a else (a, b, False)
 
 
-def bootstrap_log_ratios(a: Sequence[float], b: Sequence[float], *, n_boot: int = N_BOOT, seed: Seed = None) -> np.ndarray:
+def bootstrap_log_ratios(
+    a: Sequence[float], b: Sequence[float], *, n_boot: int = N_BOOT, seed: Seed = None
+) -> np.ndarray:
     """Bootstrap draws of ln(geomean(B) / geomean(A)), each group resampled on its own."""
     # Sorted: the order of trials within a group does not matter to a resample, and sorting
     # makes the draws a function of the values alone.

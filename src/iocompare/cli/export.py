@@ -18,6 +18,7 @@ from iocompare.cli.common import (
 )
 from iocompare.errors import UserError
 from iocompare.execute.launch import mark_dead_runs
+from iocompare.report.atomic import write_text_atomically
 from iocompare.report.build import build_report
 from iocompare.report.export import (
     SUMMARY_COLUMNS,
@@ -27,7 +28,6 @@ from iocompare.report.export import (
     to_json,
     trial_rows,
 )
-from iocompare.report.atomic import write_text_atomically
 from iocompare.store import Store
 
 
@@ -43,10 +43,23 @@ class Table(str, enum.Enum):
 
 def export(
     run: Annotated[str, typer.Argument(help="Run id, run name, or 'latest'.")] = "latest",
-    format: Annotated[ExportFormat, typer.Option("--format", help="csv (one table) or json (both tables).")] = ExportFormat.CSV,
-    table: Annotated[Table | None, typer.Option("--table", help="csv only: trials (default; one row per trial) or summaries (one per cell and environment).")] = None,
+    format: Annotated[
+        ExportFormat, typer.Option("--format", help="csv (one table) or json (both tables).")
+    ] = ExportFormat.CSV,
+    table: Annotated[
+        Table | None,
+        typer.Option(
+            "--table", help="csv only: trials (default; one row per trial) or summaries (one per cell and environment)."
+        ),
+    ] = None,
     output: Annotated[Path | None, typer.Option("--output", help="Write to this file instead of stdout.")] = None,
-    baseline: Annotated[str | None, typer.Option("--baseline", help="Environment the summaries' verdicts compare against (default: host if present, else the first).")] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="Environment the summaries' verdicts compare against (default: host if present, else the first).",
+        ),
+    ] = None,
     threshold: ThresholdOption = 5.0,
     db: DbOption = None,
 ) -> None:

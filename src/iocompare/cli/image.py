@@ -9,9 +9,9 @@ import typer
 from rich.table import Table
 
 from iocompare.cli.common import console, err_console
-from iocompare.errors import UserError
 from iocompare.environments.registry import IMAGE_BUILDERS as BUILDERS
 from iocompare.environments.registry import image_builder as builder
+from iocompare.errors import UserError
 from iocompare.units import format_size
 
 image_app = typer.Typer(help="Build, list and remove the images iocompare runs fio in.", no_args_is_help=True)
@@ -24,7 +24,9 @@ def _selected(kind: str | None):
 
 
 @image_app.command("build")
-def build(kind: KindOption = None, force: Annotated[bool, typer.Option("--force", help="Rebuild even when cached.")] = False) -> None:
+def build(
+    kind: KindOption = None, force: Annotated[bool, typer.Option("--force", help="Rebuild even when cached.")] = False
+) -> None:
     """Build images (offline, from what is installed on this host); cached by content hash."""
     out, err = console(), err_console()
     for selected in _selected(kind):
@@ -35,7 +37,9 @@ def build(kind: KindOption = None, force: Annotated[bool, typer.Option("--force"
             err.print(f"skipping {selected.kind}: {reason}", markup=False)
             continue
         info = selected.build(force=force, progress=lambda line: err.print(f"  {line}", markup=False))
-        out.print(f"{info.kind}: {info.name} ({format_size(info.size_bytes)}, hash {info.content_hash[:12]})", markup=False)
+        out.print(
+            f"{info.kind}: {info.name} ({format_size(info.size_bytes)}, hash {info.content_hash[:12]})", markup=False
+        )
 
 
 @image_app.command("list")

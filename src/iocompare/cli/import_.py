@@ -29,9 +29,13 @@ MAX_LABEL = 200
 
 def _check_label(env: str) -> str:
     if not env.strip():
-        raise UserError("--env must not be empty", hint="name the environment the files were measured in, e.g. --env host")
+        raise UserError(
+            "--env must not be empty", hint="name the environment the files were measured in, e.g. --env host"
+        )
     if len(env) > MAX_LABEL or any(ord(ch) < 32 for ch in env):
-        raise UserError(f"--env {env[:40]!r} is not usable", hint=f"at most {MAX_LABEL} characters, no control characters")
+        raise UserError(
+            f"--env {env[:40]!r} is not usable", hint=f"at most {MAX_LABEL} characters, no control characters"
+        )
     return env
 
 
@@ -45,7 +49,7 @@ def _environment_facts(plan: ImportPlan) -> dict[str, str]:
     targets = sorted({t.facts["target_path"] for t in plan.trials if "target_path" in t.facts})
     if len(targets) == 1:
         facts["target_path"] = targets[0]
-    unknown = sorted(plan.unknown) + ["host, filesystem, device and monitor samples (not in fio output)"]
+    unknown = [*sorted(plan.unknown), "host, filesystem, device and monitor samples (not in fio output)"]
     facts["import_unknown"] = "; ".join(unknown)
     if plan.derived:
         facts["import_derived"] = "; ".join(sorted(plan.derived))
@@ -66,7 +70,9 @@ def _free_name(store: Store, wanted: str | None) -> str:
 
 
 def import_(
-    files: Annotated[list[Path], typer.Argument(help="fio JSON or json+ output files (fio 3.x, standalone or client/server).")],
+    files: Annotated[
+        list[Path], typer.Argument(help="fio JSON or json+ output files (fio 3.x, standalone or client/server).")
+    ],
     env: Annotated[str, typer.Option("--env", help="Environment label the files were measured in, e.g. host or vm.")],
     run: Annotated[str | None, typer.Option("--run", help="Name of the new run (default: import-DATE-TIME).")] = None,
     db: DbOption = None,
@@ -77,7 +83,10 @@ def import_(
     if plan.errors:
         for line in plan.errors:
             print(f"iocompare: import: {line}", file=sys.stderr)
-        raise UserError(f"{len(plan.errors)} of {len(files)} file(s) not imported; nothing was stored", hint="fix or leave out the files above")
+        raise UserError(
+            f"{len(plan.errors)} of {len(files)} file(s) not imported; nothing was stored",
+            hint="fix or leave out the files above",
+        )
     cells = plan.cells
     facts = _environment_facts(plan)
     with Store.open(resolve_db(db)) as store, store.batch():
@@ -113,9 +122,15 @@ def import_(
             )
         store.finish_run(run_id, RunStatus.COMPLETE)
     out = console()
-    out.print(f"imported {len(files)} file(s) as run {run_id} ({name}): {len(cells)} cell(s), {len(plan.trials)} trial(s), environment {label}", markup=False, highlight=False)
+    out.print(
+        f"imported {len(files)} file(s) as run {run_id} ({name}): {len(cells)} cell(s), {len(plan.trials)} trial(s), environment {label}",
+        markup=False,
+        highlight=False,
+    )
     if plan.unknown:
-        out.print(f"not in the files (shown as unknown): {', '.join(sorted(plan.unknown))}", markup=False, highlight=False)
+        out.print(
+            f"not in the files (shown as unknown): {', '.join(sorted(plan.unknown))}", markup=False, highlight=False
+        )
     out.print(f"next: iocompare report {run_id}", markup=False, highlight=False)
 
 

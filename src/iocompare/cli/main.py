@@ -37,7 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = app(args=args, prog_name="iocompare", standalone_mode=False)
     except typer.TyperException as exc:
         # Usage errors (exit code 2): typer's own message already names the option and the value.
-        return _fail(exc.format_message().replace("\n", " "), ExitCode(exc.exit_code) if exc.exit_code in (1, 2) else ExitCode.BAD_INPUT)
+        return _fail(
+            exc.format_message().replace("\n", " "),
+            ExitCode(exc.exit_code) if exc.exit_code in (1, 2) else ExitCode.BAD_INPUT,
+        )
     except typer.Exit as exc:
         return int(exc.exit_code)
     except Terminated as exc:

@@ -62,7 +62,9 @@ class LineObserver:
         for trial in trials:
             self._pending[(trial.round, trial.cell.key)] += 1
         self._cells_total += len(keys)
-        self._out.print(f"adaptive: another round for {len({t.cell.key for t in trials})} undecided cell(s)", markup=False)
+        self._out.print(
+            f"adaptive: another round for {len({t.cell.key for t in trials})} undecided cell(s)", markup=False
+        )
 
     def close(self) -> None:
         pass
@@ -82,7 +84,9 @@ class BarObserver:
             console=out,
             transient=False,
         )
-        self._overall = self._progress.add_task("run", total=sum(t.cell.seconds for t in plan.trials if t.index not in skip))
+        self._overall = self._progress.add_task(
+            "run", total=sum(t.cell.seconds for t in plan.trials if t.index not in skip)
+        )
         self._done_s = 0.0
         self._trials = len(plan.trials)
         self._progress.start()

@@ -10,12 +10,12 @@ import typer
 
 from iocompare.cli.common import DbOption, ThresholdOption, console, err_console, policy_for, resolve_db
 from iocompare.errors import UserError
+from iocompare.execute.launch import mark_dead_runs
+from iocompare.report.atomic import write_text_atomically
 from iocompare.report.build import build_report
 from iocompare.report.json_report import render_json
 from iocompare.report.markdown import render_markdown
 from iocompare.report.terminal import render_terminal
-from iocompare.execute.launch import mark_dead_runs
-from iocompare.report.atomic import write_text_atomically
 from iocompare.store import Store
 
 
@@ -36,13 +36,21 @@ class ReportFormat(str, enum.Enum):
 
 def report(
     run: Annotated[str, typer.Argument(help="Run id, run name, or 'latest'.")] = "latest",
-    format: Annotated[ReportFormat, typer.Option("--format", help="terminal, markdown, json or html.")] = ReportFormat.TERMINAL,
+    format: Annotated[
+        ReportFormat, typer.Option("--format", help="terminal, markdown, json or html.")
+    ] = ReportFormat.TERMINAL,
     output: Annotated[
         Path | None,
-        typer.Option("--output", help="Write to this file instead of stdout; markdown: a directory with report.md and PNG charts, unless the name ends in .md."),
+        typer.Option(
+            "--output",
+            help="Write to this file instead of stdout; markdown: a directory with report.md and PNG charts, unless the name ends in .md.",
+        ),
     ] = None,
     baseline: Annotated[
-        str | None, typer.Option("--baseline", help="Environment the others are compared against (default: host if present, else the first).")
+        str | None,
+        typer.Option(
+            "--baseline", help="Environment the others are compared against (default: host if present, else the first)."
+        ),
     ] = None,
     threshold: ThresholdOption = 5.0,
     db: DbOption = None,
@@ -57,7 +65,9 @@ def report(
         model = build_report(store.load_run(run_id), samples, baseline=baseline, policy=policy)
     if format is ReportFormat.TERMINAL:
         if output is not None:
-            raise UserError("--output needs --format markdown, json or html", hint="the terminal format prints to stdout")
+            raise UserError(
+                "--output needs --format markdown, json or html", hint="the terminal format prints to stdout"
+            )
         render_terminal(model, console())
         return
     # Imported here: matplotlib takes most of a second to import, and only charts need it.

@@ -16,13 +16,11 @@ from iocompare.cli.progress import make_observer
 from iocompare.engines.fio_binary import FioBinary, find_fio
 from iocompare.environments import registry
 from iocompare.environments.base import RunContext
-from iocompare.environments.container.labels import remove_dead_leftovers
 from iocompare.environments.blockdev import guard, is_block_device
+from iocompare.environments.container.labels import remove_dead_leftovers
 from iocompare.environments.host import check_target
 from iocompare.errors import ExitCode, UserError
 from iocompare.execute import launch
-from iocompare.system.resources import RunResources
-from iocompare.system.signals import Terminated
 from iocompare.execute.space import Reserve, describe
 from iocompare.facts import host_facts
 from iocompare.report.build import build_report
@@ -33,6 +31,8 @@ from iocompare.spec.load import load_suite, validate_suite
 from iocompare.spec.models import Suite
 from iocompare.spec.references import with_references
 from iocompare.store import Store
+from iocompare.system.resources import RunResources
+from iocompare.system.signals import Terminated
 from iocompare.units import parse_size
 
 DEFAULT_TARGET = "/var/tmp"
@@ -58,7 +58,9 @@ def _parse_reserve(text: str | None) -> Reserve:
             return Reserve(min_bytes=0, fraction=fraction)
         return Reserve(min_bytes=parse_size(text), fraction=0.0)
     except ValueError:
-        raise UserError(f"--reserve {text!r} is not a size or a percentage", hint="e.g. --reserve 2g or --reserve 10%") from None
+        raise UserError(
+            f"--reserve {text!r} is not a size or a percentage", hint="e.g. --reserve 2g or --reserve 10%"
+        ) from None
 
 
 def _usable_environments(names: list[str]) -> list[str]:
@@ -76,20 +78,51 @@ def _usable_environments(names: list[str]) -> list[str]:
 
 def run(
     suite: Annotated[str, typer.Option("--suite", help="quick, standard, full, or a suite TOML file.")] = "quick",
-    env: Annotated[list[str] | None, typer.Option("--env", help="Environment to run in (repeatable); see iocompare envs.")] = None,
-    target: Annotated[Path | None, typer.Option("--target", help=f"Directory on the filesystem under test (default {DEFAULT_TARGET}).")] = None,
+    env: Annotated[
+        list[str] | None, typer.Option("--env", help="Environment to run in (repeatable); see iocompare envs.")
+    ] = None,
+    target: Annotated[
+        Path | None,
+        typer.Option("--target", help=f"Directory on the filesystem under test (default {DEFAULT_TARGET})."),
+    ] = None,
     db: DbOption = None,
-    repeat: Annotated[int | None, typer.Option("--repeat", help="Trials per environment per cell, at least (default 5).")] = None,
-    max_repeat: Annotated[int | None, typer.Option("--max-repeat", help="Adaptive cap on trials per cell (default 20; equal to --repeat for a fixed count).")] = None,
+    repeat: Annotated[
+        int | None, typer.Option("--repeat", help="Trials per environment per cell, at least (default 5).")
+    ] = None,
+    max_repeat: Annotated[
+        int | None,
+        typer.Option(
+            "--max-repeat", help="Adaptive cap on trials per cell (default 20; equal to --repeat for a fixed count)."
+        ),
+    ] = None,
     runtime: Annotated[int | None, typer.Option("--runtime", help="fio runtime per trial, seconds.")] = None,
     ramp: Annotated[int | None, typer.Option("--ramp", help="fio ramp time per trial, seconds.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="A name for this run (default: suite and a tag).")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed of trial order and fio randseeds (default: random).")] = None,
-    fio_path: Annotated[str | None, typer.Option("--fio", help="fio binary to use everywhere (default: fio on PATH).")] = None,
-    reserve: Annotated[str | None, typer.Option("--reserve", help="Free space to keep: a size (2g) or a percentage (10%); default max(1 GiB, 5 %).")] = None,
-    allow_destroy: Annotated[bool, typer.Option("--allow-destroy", help="Allow a block device as --target (its contents are destroyed).")] = False,
-    force: Annotated[bool, typer.Option("--force", help="With --allow-destroy: even a device that is mounted, partitioned or holds a filesystem.")] = False,
-    resume: Annotated[str | None, typer.Option("--resume", help="Continue an interrupted run (id or name); other options are taken from it.")] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of trial order and fio randseeds (default: random).")
+    ] = None,
+    fio_path: Annotated[
+        str | None, typer.Option("--fio", help="fio binary to use everywhere (default: fio on PATH).")
+    ] = None,
+    reserve: Annotated[
+        str | None,
+        typer.Option(
+            "--reserve", help="Free space to keep: a size (2g) or a percentage (10%); default max(1 GiB, 5 %)."
+        ),
+    ] = None,
+    allow_destroy: Annotated[
+        bool, typer.Option("--allow-destroy", help="Allow a block device as --target (its contents are destroyed).")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="With --allow-destroy: even a device that is mounted, partitioned or holds a filesystem."
+        ),
+    ] = False,
+    resume: Annotated[
+        str | None,
+        typer.Option("--resume", help="Continue an interrupted run (id or name); other options are taken from it."),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and write nothing.")] = False,
 ) -> int:
     """Run a suite in one or more environments and store the results."""
@@ -117,7 +150,9 @@ def run(
     plan = expand(loaded, run_seed=seed if seed is not None else random.SystemRandom().getrandbits(32))
     preflight = []
     if is_block_device(target_dir):
-        preflight = guard(target_dir, allow_destroy=allow_destroy, force=force, working_set_bytes=loaded.working_set.size)
+        preflight = guard(
+            target_dir, allow_destroy=allow_destroy, force=force, working_set_bytes=loaded.working_set.size
+        )
     if dry_run:
         for line in preflight + reference_notes:
             console().print(line, markup=False)
@@ -172,19 +207,26 @@ def _resume(ref: str, db_path: Path, fio_path: str | None, space_reserve: Reserv
     target_dir = Path(stored.settings["target"])
     fio = find_fio(fio_path)
     if fio.version != stored.settings.get("fio"):
-        raise UserError(f"run {run_id} used {stored.settings.get('fio')}, this fio is {fio.version}", hint="resume with the same fio (--fio PATH)")
+        raise UserError(
+            f"run {run_id} used {stored.settings.get('fio')}, this fio is {fio.version}",
+            hint="resume with the same fio (--fio PATH)",
+        )
     check_target(target_dir)
     notify = _notifier()
     launch.recover(db_path, notify)
 
     def reopen(store, final_suite, final_plan, space, environments) -> int:
         if space.shrunk:
-            raise UserError(f"not enough free space to resume run {run_id} with its working set of {suite.working_set.size} bytes")
+            raise UserError(
+                f"not enough free space to resume run {run_id} with its working set of {suite.working_set.size} bytes"
+            )
         store.reopen_run(run_id)
         return run_id
 
     notify(f"resuming run {run_id}: {len(done)} of {len(plan.trials)} trials already stored")
-    job = launch.Launch(plan, suite, target_dir, db_path, fio, uuid.uuid4().hex[:8], space_reserve, f"run {stored.info.name} (resumed)")
+    job = launch.Launch(
+        plan, suite, target_dir, db_path, fio, uuid.uuid4().hex[:8], space_reserve, f"run {stored.info.name} (resumed)"
+    )
     return _execute_and_report(job, reopen, done, notify)
 
 
@@ -198,14 +240,18 @@ def _execute_and_report(job: launch.Launch, create_run, done: frozenset[int], no
         return observer
 
     try:
-        summary, run_id, _removed = launch.execute(job, create_run=create_run, observer_factory=observer_factory, done_trials=done, notify=notify)
+        summary, run_id, _removed = launch.execute(
+            job, create_run=create_run, observer_factory=observer_factory, done_trials=done, notify=notify
+        )
     except KeyboardInterrupt as exc:
         for observer in observers:
             observer.close()
         run_id = getattr(exc, "run_id", None)
         removed = getattr(exc, "removed", [])
         if run_id is not None:
-            notify(f"interrupted: finished trials of run {run_id} are kept in {job.db_path}; continue with: iocompare run --resume {run_id} --db {shlex.quote(str(job.db_path))}")
+            notify(
+                f"interrupted: finished trials of run {run_id} are kept in {job.db_path}; continue with: iocompare run --resume {run_id} --db {shlex.quote(str(job.db_path))}"
+            )
         notify("removed: " + (", ".join(removed) if removed else "nothing was left to remove"))
         # Returned, not raised: Typer turns every KeyboardInterrupt into exit code 130, which
         # would hide SIGTERM's 143.
@@ -221,7 +267,10 @@ def _execute_and_report(job: launch.Launch, create_run, done: frozenset[int], no
         report = build_report(store.load_run(run_id), store.run_samples(run_id))
     render_terminal(report, out)
     out.print(f"\nstored as run {run_id} in {job.db_path}", markup=False)
-    out.print(f"other formats: iocompare report {run_id} --db {shlex.quote(str(job.db_path))} --format markdown|json", markup=False)
+    out.print(
+        f"other formats: iocompare report {run_id} --db {shlex.quote(str(job.db_path))} --format markdown|json",
+        markup=False,
+    )
     if summary.failed:
         out.print(f"{summary.failed} trial(s) failed; their errors are in the report", markup=False)
         return ExitCode.FAILURES
@@ -235,7 +284,9 @@ def _dry_run(suite: Suite, plan, target_dir: Path, db_path: Path, fio_path: str 
         fio = find_fio(fio_path)
     except UserError:
         fio = FioBinary(fio_path or "fio", "not installed")
-    context = RunContext(target=target_dir, run_tag="dry-run", fio=fio, resources=RunResources("dry-run", persist=False))
+    context = RunContext(
+        target=target_dir, run_tag="dry-run", fio=fio, resources=RunResources("dry-run", persist=False)
+    )
     usable = [n for n in suite.environments if registry.choose(n).unavailable_reason is None]
     environments = launch.create_environments(tuple(usable), context)
     space = launch.space_for(suite, environments, db_path=db_path, trials=len(plan.trials), reserve=space_reserve)

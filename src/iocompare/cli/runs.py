@@ -28,11 +28,19 @@ def runs(db: DbOption = None) -> None:
     with Store.open(db_path, create=False) as store:
         mark_dead_runs(store, lambda message: err_console().print(message, markup=False))
         infos = store.list_runs()
-    table = Table("id", "name", "suite", "environments", "started", "finished", "status", "trials ok", title=str(db_path))
+    table = Table(
+        "id", "name", "suite", "environments", "started", "finished", "status", "trials ok", title=str(db_path)
+    )
     for info in infos:
         table.add_row(
-            str(info.id), info.name, info.suite_name, ", ".join(info.environments),
-            _when(info.created_at), _when(info.finished_at), info.status.value, f"{info.trials_ok}/{info.trials_total}",
+            str(info.id),
+            info.name,
+            info.suite_name,
+            ", ".join(info.environments),
+            _when(info.created_at),
+            _when(info.finished_at),
+            info.status.value,
+            f"{info.trials_ok}/{info.trials_total}",
         )
     out.print(table)
 

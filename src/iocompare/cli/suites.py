@@ -12,7 +12,9 @@ from iocompare.spec.load import BUILTIN_SUITES, builtin_suite_text, load_suite
 
 
 def suites(
-    show: Annotated[str | None, typer.Option("--show", help="Print one suite's TOML (a starting point for your own).")] = None,
+    show: Annotated[
+        str | None, typer.Option("--show", help="Print one suite's TOML (a starting point for your own).")
+    ] = None,
 ) -> None:
     """List built-in suites with their cells."""
     out = console()

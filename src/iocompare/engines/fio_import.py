@@ -39,7 +39,19 @@ _RW = {
     "randrw": Pattern.MIXED_RAND, "rw": Pattern.MIXED_SEQ, "readwrite": Pattern.MIXED_SEQ,
 }  # fmt: skip
 _TIME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(us|usec|ms|msec|s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
-_TIME_FACTOR = {"us": 1e-6, "usec": 1e-6, "ms": 1e-3, "msec": 1e-3, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, None: 1}
+_TIME_FACTOR = {
+    "us": 1e-6,
+    "usec": 1e-6,
+    "ms": 1e-3,
+    "msec": 1e-3,
+    "s": 1,
+    "sec": 1,
+    "m": 60,
+    "min": 60,
+    "h": 3600,
+    "d": 86400,
+    None: 1,
+}
 DEFAULT_IOENGINE = "default (not in the file)"
 
 
@@ -97,7 +109,9 @@ def _int(options: Mapping[str, str], key: str, default: int) -> int:
 def _pattern(options: Mapping[str, str]) -> tuple[Pattern, int | None]:
     rw = options.get("rw", options.get("readwrite", "read")).split(":")[0].strip().lower()
     if rw not in _RW:
-        raise ImportRejected(f"rw={rw!r} is not a pattern iocompare compares (read, write, randread, randwrite, rw, randrw)")
+        raise ImportRejected(
+            f"rw={rw!r} is not a pattern iocompare compares (read, write, randread, randwrite, rw, randrw)"
+        )
     pattern = _RW[rw]
     if pattern is Pattern.SEQ_WRITE and (_flag(options, "fdatasync") or _flag(options, "fsync")):
         pattern = Pattern.FSYNC_PROBE
@@ -117,7 +131,9 @@ def _block_size(options: Mapping[str, str], pattern: Pattern, result: FioResult,
     if text and not any(k in options for k in ("bsrange", "bssplit", "blocksize_range")):
         parts = [p.strip() for p in text.split(",")]
         reads, writes = (parts[0] or None), (parts[1] if len(parts) > 1 and parts[1] else parts[0])
-        sizes = {parse_size(s) for s in ((reads,) if pattern.reads else ()) + ((writes,) if pattern.writes else ()) if s}
+        sizes = {
+            parse_size(s) for s in ((reads,) if pattern.reads else ()) + ((writes,) if pattern.writes else ()) if s
+        }
         if len(sizes) == 1:
             return sizes.pop()
         if len(sizes) > 1:
@@ -189,7 +205,9 @@ def _file_trials(path: Path, text: str, plan: ImportPlan) -> list[ImportedTrial]
         if size == 0:
             plan.unknown.add("working set size")
         clients = {(e.get("hostname"), e.get("port")) for e in entries if e.get("hostname")}
-        workload = _workload(pattern, read_percent, iodepth, numjobs) + (f"-{len(clients)}clients" if len(clients) > 1 else "")
+        workload = _workload(pattern, read_percent, iodepth, numjobs) + (
+            f"-{len(clients)}clients" if len(clients) > 1 else ""
+        )
         cell = Cell(
             workload=workload,
             pattern=pattern,
@@ -213,7 +231,9 @@ def _file_trials(path: Path, text: str, plan: ImportPlan) -> list[ImportedTrial]
             facts["fio_clients"] = ", ".join(hosts)
         if "filename" in options or "directory" in options:
             facts["target_path"] = options.get("filename") or options["directory"]
-        trials.append(ImportedTrial(path, cell, result, text, int(seed) if seed.isdigit() else 0, stamp - runtime, stamp, facts))
+        trials.append(
+            ImportedTrial(path, cell, result, text, int(seed) if seed.isdigit() else 0, stamp - runtime, stamp, facts)
+        )
     return trials
 
 

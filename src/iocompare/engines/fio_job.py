@@ -120,8 +120,10 @@ def _check_cell(cell: Cell) -> None:
         (cell.numjobs >= 1, f"numjobs must be at least 1, got {cell.numjobs}"),
         (cell.runtime_s >= 1, f"runtime must be at least 1 s, got {cell.runtime_s}"),
         (cell.ramp_s >= 0, f"ramp time must not be negative, got {cell.ramp_s}"),
-        (bool(cell.ioengine) and cell.ioengine.isprintable() and "=" not in cell.ioengine,
-         f"not an ioengine name: {cell.ioengine!r}"),
+        (
+            bool(cell.ioengine) and cell.ioengine.isprintable() and "=" not in cell.ioengine,
+            f"not an ioengine name: {cell.ioengine!r}",
+        ),
     ]
     if cell.pattern.mixed:
         ok = cell.read_percent is not None and 0 <= cell.read_percent <= 100

@@ -122,7 +122,7 @@ def _build_result(document: Mapping[str, Any], cell: Cell | None) -> FioResult:
     jobs = _job_entries(document)
     misfiled = [_misfiled_datasyncs(job) for job in jobs]
     raw = {
-        "read": [_counters(job["read"], minus_short=m) for job, m in zip(jobs, misfiled)],
+        "read": [_counters(job["read"], minus_short=m) for job, m in zip(jobs, misfiled, strict=False)],
         "write": [_counters(job["write"], minus_short=0) for job in jobs],
     }
     expected = _expected_directions(cell)
@@ -247,5 +247,7 @@ def _problems(result: FioResult, expected: Mapping[str, bool], cell: Cell | None
         runtimes = [d.runtime_ms for d in directions.values() if d is not None and d.io_bytes > 0]
         asked_ms = cell.runtime_s * 1000
         if runtimes and max(runtimes) < MIN_RUNTIME_SHARE * asked_ms:
-            problems.append(f"runtime {max(runtimes)} ms is shorter than {MIN_RUNTIME_SHARE:.0%} of the asked {asked_ms} ms")
+            problems.append(
+                f"runtime {max(runtimes)} ms is shorter than {MIN_RUNTIME_SHARE:.0%} of the asked {asked_ms} ms"
+            )
     return problems

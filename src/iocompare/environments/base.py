@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import ClassVar, Self
 
 from iocompare.engines.fio_binary import FioBinary
+from iocompare.model import FioRun
 from iocompare.system.proc import kill_tree
 from iocompare.system.resources import RunResources
-from iocompare.model import FioRun
 
 
 @dataclass(frozen=True)

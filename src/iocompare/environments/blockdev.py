@@ -54,7 +54,9 @@ def _signature(path: Path) -> str | None:
     tool = shutil.which("wipefs")
     if tool is None:
         return None
-    done = subprocess.run([tool, "--no-act", "--noheadings", "--output", "TYPE", str(path)], capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [tool, "--no-act", "--noheadings", "--output", "TYPE", str(path)], capture_output=True, text=True, timeout=30
+    )
     types = [line.strip() for line in done.stdout.splitlines() if line.strip()]
     return ", ".join(types) or None
 
@@ -64,7 +66,9 @@ def inspect(path: Path) -> BlockDevice:
     major, minor = os.major(st.st_rdev), os.minor(st.st_rdev)
     name = os.path.basename(os.path.realpath(f"/sys/dev/block/{major}:{minor}"))
     sysdir = _sys(name)
-    partitions = tuple(sorted(p.name for p in sysdir.iterdir() if (p / "partition").exists())) if sysdir.is_dir() else ()
+    partitions = (
+        tuple(sorted(p.name for p in sysdir.iterdir() if (p / "partition").exists())) if sysdir.is_dir() else ()
+    )
     holders_dir = sysdir / "holders"
     holders = tuple(sorted(p.name for p in holders_dir.iterdir())) if holders_dir.is_dir() else ()
     numbers = {f"{major}:{minor}"} | {_read(_sys(p) / "dev") or "" for p in partitions}
@@ -105,7 +109,9 @@ def guard(path: Path, *, allow_destroy: bool, force: bool, working_set_bytes: in
     if device.signature:
         in_use.append(f"carries a {device.signature} signature")
     if in_use and not force:
-        raise UserError(f"refusing to overwrite {path}: it {'; it '.join(in_use)}", hint="add --force as well if you are sure")
+        raise UserError(
+            f"refusing to overwrite {path}: it {'; it '.join(in_use)}", hint="add --force as well if you are sure"
+        )
     if working_set_bytes > device.size_bytes:
         raise UserError(
             f"working set {format_size(working_set_bytes)} is larger than {path} ({format_size(device.size_bytes)})",
@@ -130,7 +136,11 @@ def device_facts(path: Path) -> dict[str, str]:
         "logical_block_size": str(device.logical_block_size),
     }
     queue = _sys(device.name) / "queue"
-    for key, rel in (("physical_block_size", "physical_block_size"), ("rotational", "rotational"), ("scheduler", "scheduler")):
+    for key, rel in (
+        ("physical_block_size", "physical_block_size"),
+        ("rotational", "rotational"),
+        ("scheduler", "scheduler"),
+    ):
         value = _read(queue / rel)
         if value:
             facts[key] = value

@@ -14,9 +14,9 @@ from iocompare.engines.fio_job import render_layout_job
 from iocompare.environments.base import CacheLayer, Environment, Instance, RunContext, SpaceNeed
 from iocompare.environments.blockdev import device_facts, is_block_device
 from iocompare.errors import ToolError, UserError
-from iocompare.system.proc import describe_failure, run
 from iocompare.facts import storage_facts
 from iocompare.model import FioRun
+from iocompare.system.proc import describe_failure, run
 from iocompare.units import short_size
 
 DROP_CACHES = Path("/proc/sys/vm/drop_caches")
@@ -34,7 +34,10 @@ def check_target(target: Path) -> None:
         with tempfile.TemporaryFile(dir=target, prefix=".iocompare-probe-"):
             pass
     except OSError as exc:
-        raise UserError(f"target directory {target} is not writable: {exc.strerror}", hint="pass --target DIR on a writable filesystem") from None
+        raise UserError(
+            f"target directory {target} is not writable: {exc.strerror}",
+            hint="pass --target DIR on a writable filesystem",
+        ) from None
 
 
 def drop_host_caches() -> str:
@@ -79,7 +82,9 @@ class HostInstance(Instance):
             registered.append(resources.add_process(pid, note="fio"))
 
         try:
-            return run_fio_in(self._env.scratch, self._env.context.fio.path, job_text, timeout_s=timeout_s, on_start=remember)
+            return run_fio_in(
+                self._env.scratch, self._env.context.fio.path, job_text, timeout_s=timeout_s, on_start=remember
+            )
         finally:
             self._fio_pid = None
             for resource in registered:
@@ -145,15 +150,23 @@ class HostEnvironment(Environment):
 
     def ensure_working_set(self, size_bytes: int, *, timeout_s: float) -> None:
         path = Path(self.working_set_path(size_bytes))
-        if size_bytes in self._laid_out or (not self.block_device and path.exists() and path.stat().st_size == size_bytes):
+        if size_bytes in self._laid_out or (
+            not self.block_device and path.exists() and path.stat().st_size == size_bytes
+        ):
             return
         fio_run = run_fio_in(
-            self.scratch, self.context.fio.path, render_layout_job(filename=str(path), size_bytes=size_bytes), timeout_s=timeout_s
+            self.scratch,
+            self.context.fio.path,
+            render_layout_job(filename=str(path), size_bytes=size_bytes),
+            timeout_s=timeout_s,
         )
         if fio_run.exit_code != 0:
             if not self.block_device:
                 path.unlink(missing_ok=True)
-            raise ToolError(f"laying out the working set {path} failed:\n" + describe_failure(fio_run.argv, fio_run.exit_code, fio_run.stderr))
+            raise ToolError(
+                f"laying out the working set {path} failed:\n"
+                + describe_failure(fio_run.argv, fio_run.exit_code, fio_run.stderr)
+            )
         self._laid_out.add(size_bytes)
 
     def instance(self) -> Instance:
@@ -165,10 +178,13 @@ class HostEnvironment(Environment):
                 "kind": self.kind,
                 "fio_version": self.context.fio.version,
                 "fio_path": self.context.fio.path,
-                **(device_facts(self.context.target) if self.block_device else storage_facts(self.scratch if self.scratch.exists() else self.context.target)),
+                **(
+                    device_facts(self.context.target)
+                    if self.block_device
+                    else storage_facts(self.scratch if self.scratch.exists() else self.context.target)
+                ),
             }
         return self._facts
 
     def cache_layers(self, direct: bool) -> Sequence[CacheLayer]:
         return (CacheLayer("host page cache", psutil.virtual_memory().total, bypassed=direct),)
-

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from iocompare.environments.base import Environment, RunContext
-from iocompare.environments.container.image import BUILDERS as CONTAINER_BUILDERS
 from iocompare.environments.container.environment import DockerEnvironment, PodmanEnvironment
-from iocompare.environments.microvm.firecracker import FirecrackerEnvironment
+from iocompare.environments.container.image import BUILDERS as CONTAINER_BUILDERS
 from iocompare.environments.host import HostEnvironment
 from iocompare.environments.image import ImageBuilder
+from iocompare.environments.microvm.firecracker import FirecrackerEnvironment
 from iocompare.environments.microvm.image import GuestBuilder
 from iocompare.environments.microvm.qemu import QemuEnvironment
 from iocompare.errors import EnvironmentUnavailable, UserError

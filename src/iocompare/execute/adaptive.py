@@ -33,7 +33,9 @@ class CellDecision:
     decision: StopDecision
 
 
-def decide(suite: Suite, cells: Sequence[Cell], environments: Sequence[str], values: Mapping[tuple[str, str], list[float]]) -> list[CellDecision]:
+def decide(
+    suite: Suite, cells: Sequence[Cell], environments: Sequence[str], values: Mapping[tuple[str, str], list[float]]
+) -> list[CellDecision]:
     """One decision per cell: the most undecided of its comparisons against the baseline."""
     baseline = baseline_of(environments)
     others = [e for e in environments if e != baseline]
@@ -48,7 +50,9 @@ def decide(suite: Suite, cells: Sequence[Cell], environments: Sequence[str], val
                 decisions.append(StopDecision(Stop.DECIDED, "no successful trials to compare"))
                 continue
             decisions.append(
-                stopping_decision(base_values, other_values, min_trials=suite.repeat, cap=suite.max_repeat, seed=[len(base_values), 7])
+                stopping_decision(
+                    base_values, other_values, min_trials=suite.repeat, cap=suite.max_repeat, seed=[len(base_values), 7]
+                )
             )
         pending = [d for d in decisions if d.action is Stop.CONTINUE]
         out.append(CellDecision(cell, pending[0] if pending else decisions[0]))

@@ -13,15 +13,15 @@ from iocompare.engines.fio_binary import FioBinary
 from iocompare.environments import registry
 from iocompare.environments.base import Environment, RunContext, SpaceNeed
 from iocompare.errors import UserError
-from iocompare.system.lock import TargetLock
-from iocompare.system.resources import RunResources, _pid_alive, _process_start_time, recover_stale_runs
 from iocompare.execute.runner import Runner, RunObserver, RunSummary
-from iocompare.system.signals import terminate_as_interrupt
 from iocompare.execute.space import Reserve, SpacePlan, existing_ancestor, plan_space
 from iocompare.spec.expand import Plan, expand
 from iocompare.spec.models import Suite
 from iocompare.store import Store
 from iocompare.store.records import STORED_BYTES_PER_TRIAL
+from iocompare.system.lock import TargetLock
+from iocompare.system.resources import RunResources, _pid_alive, _process_start_time, recover_stale_runs
+from iocompare.system.signals import terminate_as_interrupt
 from iocompare.units import format_size
 
 Notify = Callable[[str], None]
@@ -31,8 +31,12 @@ def create_environments(names: tuple[str, ...], context: RunContext) -> dict[str
     return {name: registry.create(name, context) for name in names}
 
 
-def space_for(suite: Suite, environments: Mapping[str, Environment], *, db_path: Path, trials: int, reserve: Reserve) -> SpacePlan:
-    db_need = SpaceNeed(db_path.parent, STORED_BYTES_PER_TRIAL * trials, "results database", scales_with_working_set=False)
+def space_for(
+    suite: Suite, environments: Mapping[str, Environment], *, db_path: Path, trials: int, reserve: Reserve
+) -> SpacePlan:
+    db_need = SpaceNeed(
+        db_path.parent, STORED_BYTES_PER_TRIAL * trials, "results database", scales_with_working_set=False
+    )
     return plan_space(
         environments,
         working_set_bytes=suite.working_set.size,
@@ -64,7 +68,9 @@ def recover_leftovers(notify: Notify) -> None:
     """Remove what killed runs left behind (their manifests name it); cheap when there is none."""
     for stale in recover_stale_runs():
         removed = ", ".join(stale.removed) or "nothing left to remove"
-        notify(f"cleaned up after a killed iocompare run ({stale.description or stale.run_tag}, pid {stale.pid}): {removed}")
+        notify(
+            f"cleaned up after a killed iocompare run ({stale.description or stale.run_tag}, pid {stale.pid}): {removed}"
+        )
 
 
 def mark_dead_runs(store: Store, notify: Notify) -> None:
@@ -74,7 +80,9 @@ def mark_dead_runs(store: Store, notify: Notify) -> None:
         if pid and _pid_alive(pid) and _process_start_time(pid) == settings.get("pid_start"):
             continue
         store.finish_run(run_id, "interrupted")
-        notify(f"run {run_id} was left running by a killed process; marked interrupted (iocompare run --resume {run_id})")
+        notify(
+            f"run {run_id} was left running by a killed process; marked interrupted (iocompare run --resume {run_id})"
+        )
 
 
 def recover(db_path: Path, notify: Notify) -> None:
@@ -126,7 +134,13 @@ def execute(
                     resources.add("lock", str(lock.path), note="target lock")
                 environments = create_environments(tuple(launch.suite.environments), context)
                 with Store.open(launch.db_path) as store:
-                    space = space_for(launch.suite, environments, db_path=launch.db_path, trials=len(launch.plan.trials), reserve=launch.reserve)
+                    space = space_for(
+                        launch.suite,
+                        environments,
+                        db_path=launch.db_path,
+                        trials=len(launch.plan.trials),
+                        reserve=launch.reserve,
+                    )
                     suite, plan = shrink(launch.suite, launch.plan, space)
                     if space.shrunk:
                         notify(

@@ -33,7 +33,9 @@ LAYOUT_MIN_BPS = 20 << 20  # a layout slower than 20 MiB/s is treated as hung
 class RunObserver(Protocol):
     def trial_started(self, trial: Trial) -> None: ...
     def sample(self, trial: Trial, sample: Sample) -> None: ...
-    def trial_finished(self, trial: Trial, status: TrialStatus, reason: str | None, result: FioResult | None) -> None: ...
+    def trial_finished(
+        self, trial: Trial, status: TrialStatus, reason: str | None, result: FioResult | None
+    ) -> None: ...
     def note(self, message: str) -> None: ...
     def trials_added(self, trials: list[Trial]) -> None: ...
 
@@ -124,7 +126,9 @@ class Runner:
             return []
         round_index = 1 + max(t.trial.round for t in stored)
         first_index = 1 + max(max(t.trial.index for t in stored), max(t.index for t in self.plan.trials))
-        trials = extra_round(pending, active, round_index=round_index, first_index=first_index, run_seed=self.plan.run_seed)
+        trials = extra_round(
+            pending, active, round_index=round_index, first_index=first_index, run_seed=self.plan.run_seed
+        )
         self.observer.trials_added(trials)
         return trials
 
@@ -155,7 +159,9 @@ class Runner:
         if trial.environment in self.refused:
             return TrialOutcome(TrialStatus.REFUSED, self.refused[trial.environment], None, None, {}, ())
         facts = dict(environment.facts())
-        verdict = judge(cell, environment, cache_multiple=suite.working_set.cache_multiple, policy=suite.working_set.policy)
+        verdict = judge(
+            cell, environment, cache_multiple=suite.working_set.cache_multiple, policy=suite.working_set.policy
+        )
         if verdict.status is not None:
             return TrialOutcome(verdict.status, verdict.reason, None, None, facts, ())
         facts.update(verdict.labels)
@@ -168,7 +174,9 @@ class Runner:
             )
             return TrialOutcome(TrialStatus.FAILED, self.stopped_reason, None, None, facts, ())
         try:
-            environment.ensure_working_set(cell.working_set_bytes, timeout_s=TIMEOUT_SLACK_S + cell.working_set_bytes / LAYOUT_MIN_BPS)
+            environment.ensure_working_set(
+                cell.working_set_bytes, timeout_s=TIMEOUT_SLACK_S + cell.working_set_bytes / LAYOUT_MIN_BPS
+            )
             job_text = render_job(cell, filename=environment.working_set_path(cell.working_set_bytes), seed=trial.seed)
             facts["fio_job"] = job_text
             with environment.instance() as instance:

@@ -108,7 +108,11 @@ def plan_space(
 
     chosen = working_set_bytes
     refused: dict[str, str] = {}
-    candidate_sizes = [working_set_bytes] + [1 << p for p in range(working_set_bytes.bit_length() - 1, -1, -1) if (1 << p) < working_set_bytes and (1 << p) >= floor_bytes]
+    candidate_sizes = [working_set_bytes] + [
+        1 << p
+        for p in range(working_set_bytes.bit_length() - 1, -1, -1)
+        if (1 << p) < working_set_bytes and (1 << p) >= floor_bytes
+    ]
     for key, needs in groups.items():
         anchor, size, free, keep = stats[key]
         best = next((s for s in candidate_sizes if fits(s, needs, free, keep)), None)
@@ -132,7 +136,15 @@ def plan_space(
         mount = find_mount(anchor)
         active = [(n, need) for n, need in needs if n not in refused]
         filesystems.append(
-            FilesystemPlan(mount.mount_point, mount.fs_type, size, free, keep, tuple(needs), _needed([n for _, n in active], chosen, working_set_bytes))
+            FilesystemPlan(
+                mount.mount_point,
+                mount.fs_type,
+                size,
+                free,
+                keep,
+                tuple(needs),
+                _needed([n for _, n in active], chosen, working_set_bytes),
+            )
         )
     return SpacePlan(working_set_bytes, chosen, tuple(filesystems), refused)
 
@@ -146,7 +158,9 @@ def describe(plan: SpacePlan) -> list[str]:
             f"{format_size(fs.free_bytes)} free, reserve {format_size(fs.reserve_bytes)}: {verdict}"
         )
         for environment, need in fs.needs:
-            lines.append(f"    {need.what} ({environment}): {format_size(need.size_bytes)} at the requested working set")
+            lines.append(
+                f"    {need.what} ({environment}): {format_size(need.size_bytes)} at the requested working set"
+            )
     if plan.shrunk:
         lines.append(
             f"working set shrunk from {format_size(plan.requested_working_set_bytes)} to "

@@ -195,7 +195,11 @@ def crossing_lines(view: AnalysisView) -> list[str]:
                 continue
             found = pc.crossings.get(cand, ())
             who = f"{pc.workload}, {view.environment(cand)}"
-            suspect = [p for p in points if (c := verdicts.get((pc.workload, p.block_size_bytes, cand))) and c.verdict.value == "suspect"]
+            suspect = [
+                p
+                for p in points
+                if (c := verdicts.get((pc.workload, p.block_size_bytes, cand))) and c.verdict.value == "suspect"
+            ]
             if suspect:
                 who += f" (suspect at {', '.join(format_size(p.block_size_bytes) for p in suspect)})"
             if found:

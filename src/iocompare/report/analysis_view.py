@@ -94,7 +94,9 @@ def check_baseline(run: StoredRun, baseline: str | None) -> str | None:
     if baseline is not None:
         if baseline not in run.environments:
             known = ", ".join(run.environments) or "none"
-            raise UserError(f"--baseline {baseline!r} is not an environment of run {run.info.id}", hint=f"environments: {known}")
+            raise UserError(
+                f"--baseline {baseline!r} is not an environment of run {run.info.id}", hint=f"environments: {known}"
+            )
         return baseline
     return default_baseline(run) if run.environments else None
 

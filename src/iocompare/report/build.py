@@ -98,7 +98,9 @@ def _monitor(trials: Sequence[StoredTrial], samples: Mapping[int, Sequence[Sampl
     return MonitorSummary(median_or_none(host), median_or_none(env), median_or_none(reads), median_or_none(writes))
 
 
-def _summarise(cell: Cell, environment: str, trials: Sequence[StoredTrial], samples: Mapping[int, Sequence[Sample]]) -> CellSummary:
+def _summarise(
+    cell: Cell, environment: str, trials: Sequence[StoredTrial], samples: Mapping[int, Sequence[Sample]]
+) -> CellSummary:
     ok = [t for t in trials if t.status is TrialStatus.OK and t.result is not None]
     statuses: dict[str, int] = {}
     reasons: list[str] = []

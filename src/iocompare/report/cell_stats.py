@@ -51,7 +51,9 @@ def _total_ios(result: FioResult) -> int:
     return sum(d.total_ios for d in (result.read, result.write) if d is not None)
 
 
-def cpu_per_io(result: FioResult, samples: Sequence[Sample], cpu_count: int | None) -> tuple[float | None, float | None]:
+def cpu_per_io(
+    result: FioResult, samples: Sequence[Sample], cpu_count: int | None
+) -> tuple[float | None, float | None]:
     """(host, env) CPU-seconds per IO of one trial; None where it cannot be computed."""
     ios, runtime = _total_ios(result), _runtime_s(result)
     if not samples or ios <= 0 or runtime <= 0:
@@ -81,7 +83,9 @@ def host_cpu_count(run: StoredRun) -> int | None:
     return int(text) if text.isdigit() and int(text) > 0 else None
 
 
-def cell_stats(run: StoredRun, samples: Mapping[int, Sequence[Sample]] | None, policy: Policy = DEFAULT_POLICY) -> dict[tuple[str, str], CellStats]:
+def cell_stats(
+    run: StoredRun, samples: Mapping[int, Sequence[Sample]] | None, policy: Policy = DEFAULT_POLICY
+) -> dict[tuple[str, str], CellStats]:
     """(cell key, environment) -> CellStats, for every pair with at least one trial."""
     groups: dict[tuple[str, str], list[StoredTrial]] = {}
     for st in sorted(run.trials, key=lambda t: t.trial.index):

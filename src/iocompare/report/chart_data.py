@@ -108,8 +108,24 @@ def chart_data(report: Report, stats: Mapping[tuple[str, str], CellStats]) -> li
                 )  # fmt: skip
         if not throughput and not latency:
             continue  # no successful trial anywhere: the table below says why, an empty chart would not
-        title = f"{workload} ({pattern.value}, QD{cells[0].iodepth}" + (f"x{cells[0].numjobs}" if cells[0].numjobs > 1 else "") + ")"
+        title = (
+            f"{workload} ({pattern.value}, QD{cells[0].iodepth}"
+            + (f"x{cells[0].numjobs}" if cells[0].numjobs > 1 else "")
+            + ")"
+        )
         charts.append(
-            ChartData(workload, title, blocks, unit, report.environments, throughput, ratios, latency, view.baseline, view.policy.noise, direction)
+            ChartData(
+                workload,
+                title,
+                blocks,
+                unit,
+                report.environments,
+                throughput,
+                ratios,
+                latency,
+                view.baseline,
+                view.policy.noise,
+                direction,
+            )
         )
     return charts

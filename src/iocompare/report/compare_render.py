@@ -89,7 +89,11 @@ def _info(info: RunInfo) -> dict[str, Any]:
 
 def compare_dict(view: CompareView) -> dict[str, Any]:
     a = view.analysis
-    sides = {label: ("baseline" if c.baseline == label else "candidate") for c in a.comparisons for label in (c.baseline, c.candidate)}
+    sides = {
+        label: ("baseline" if c.baseline == label else "candidate")
+        for c in a.comparisons
+        for label in (c.baseline, c.candidate)
+    }
     keys = sorted(set(a.checks) | set(a.warnings), key=lambda k: (a.environment(k[1]), sides.get(k[1], ""), k[0]))
     return {
         "schema": COMPARE_SCHEMA_NAME,
@@ -97,10 +101,20 @@ def compare_dict(view: CompareView) -> dict[str, Any]:
         "baseline_run": _info(view.a),
         "candidate_run": _info(view.b),
         "threshold_pct": a.policy.noise * 100,
-        "differences": [{"scope": d.scope, "name": d.name, "baseline": d.a, "candidate": d.b} for d in view.differences],
-        "regressions": [{"key": c.key, "environment": a.environment(c.candidate), "text": c.describe()} for c in view.regressions],
+        "differences": [
+            {"scope": d.scope, "name": d.name, "baseline": d.a, "candidate": d.b} for d in view.differences
+        ],
+        "regressions": [
+            {"key": c.key, "environment": a.environment(c.candidate), "text": c.describe()} for c in view.regressions
+        ],
         "cells": [
-            {"key": key, "environment": a.environment(label), "label": label, "run": sides.get(label), **cell_analysis(a, key, label)}
+            {
+                "key": key,
+                "environment": a.environment(label),
+                "label": label,
+                "run": sides.get(label),
+                **cell_analysis(a, key, label),
+            }
             for key, label in keys
         ],
         "analysis": analysis_json(a),

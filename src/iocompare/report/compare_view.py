@@ -10,7 +10,14 @@ from iocompare.analysis.compare import Comparison, Metric, Policy, Verdict, comp
 from iocompare.analysis.crossblock import PatternCurves, SuiteSummary, cross_block_from_results, suite_summary
 from iocompare.analysis.headline import headlines
 from iocompare.analysis.runchecks import check_run, suspect_labels
-from iocompare.analysis.runs_compare import FactDifference, fact_differences, pair_inputs, pair_results, pair_runs, pair_suite_cells
+from iocompare.analysis.runs_compare import (
+    FactDifference,
+    fact_differences,
+    pair_inputs,
+    pair_results,
+    pair_runs,
+    pair_suite_cells,
+)
 from iocompare.errors import UserError
 from iocompare.model import Sample
 from iocompare.report.analysis_view import HEADLINE_LIMIT, AnalysisView, run_warnings
@@ -61,7 +68,15 @@ def build_compare(
     for env in pair.environments:
         curves += cross_block_from_results(pair_results(pair, env), labels_a[env], policy=policy)
         flagged = {c.key for c in comparisons if c.baseline == labels_a[env] and c.verdict is Verdict.SUSPECT}
-        suites.append(suite_summary(pair_suite_cells(pair, env, metric), baseline=labels_a[env], candidate=labels_b[env], exclude=flagged, policy=policy))
+        suites.append(
+            suite_summary(
+                pair_suite_cells(pair, env, metric),
+                baseline=labels_a[env],
+                candidate=labels_b[env],
+                exclude=flagged,
+                policy=policy,
+            )
+        )
     cells = {c.key: c for c in b.cells if c.key in set(pair.keys)}
     analysis = AnalysisView(
         baseline=None,
@@ -72,7 +87,10 @@ def build_compare(
         checks={**_relabel(checks_a, labels_a, pair.keys), **_relabel(checks_b, labels_b, pair.keys)},
         warnings={
             k: v
-            for k, v in {**run_warnings(a, metric, policy, labels_a), **run_warnings(b, metric, policy, labels_b)}.items()
+            for k, v in {
+                **run_warnings(a, metric, policy, labels_a),
+                **run_warnings(b, metric, policy, labels_b),
+            }.items()
             if k[0] in pair.keys
         },
         cross_block=tuple(curves),

@@ -14,15 +14,41 @@ from typing import Any
 
 from iocompare.model import DirectionResult, Sample
 from iocompare.report.build import Report
-from iocompare.report.json_report import run_identity
 from iocompare.report.cell_stats import cell_stats, cpu_per_io, host_cpu_count
+from iocompare.report.json_report import run_identity
 
 SCHEMA_NAME = "iocompare-export"
 SCHEMA_VERSION = 1
 TABLES = ("trials", "summaries")
 
-_CELL = ("cell_key", "workload", "pattern", "block_size_bytes", "iodepth", "numjobs", "read_percent", "ioengine", "direct", "runtime_s", "ramp_s", "working_set_bytes")
-_SIDE = ("iops", "bw_bytes_per_s", "io_bytes", "total_ios", "runtime_ms", "lat_mean_ns", "lat_p50_ns", "lat_p99_ns", "lat_p999_ns", "clat_p50_ns", "clat_p99_ns", "clat_p999_ns")
+_CELL = (
+    "cell_key",
+    "workload",
+    "pattern",
+    "block_size_bytes",
+    "iodepth",
+    "numjobs",
+    "read_percent",
+    "ioengine",
+    "direct",
+    "runtime_s",
+    "ramp_s",
+    "working_set_bytes",
+)
+_SIDE = (
+    "iops",
+    "bw_bytes_per_s",
+    "io_bytes",
+    "total_ios",
+    "runtime_ms",
+    "lat_mean_ns",
+    "lat_p50_ns",
+    "lat_p99_ns",
+    "lat_p999_ns",
+    "clat_p50_ns",
+    "clat_p99_ns",
+    "clat_p999_ns",
+)
 TRIAL_COLUMNS = (
     "run_id", "run_name", "trial_id", "trial_index", "round", "environment", "environment_kind", *_CELL,
     "status", "reason", "seed", "started_at", "ended_at", "wall_s", "fio_version",

@@ -43,7 +43,9 @@ def _environment() -> jinja2.Environment:
 
 def _caption(data: ChartData) -> str:
     what = "IOPS" if data.unit == "IOPS" else "throughput in MiB/s"
-    parts = [f"{what} against block size per environment (mean, whiskers: 95 % bootstrap CI of the mean; none below two trials)"]
+    parts = [
+        f"{what} against block size per environment (mean, whiskers: 95 % bootstrap CI of the mean; none below two trials)"
+    ]
     if data.ratios:
         parts.append(f"ratio to {data.baseline} (geometric means, 95 % bootstrap CI)")
     parts.append(f"{data.direction} latency p50/p99/p99.9 (median over trials)")
@@ -91,7 +93,10 @@ def render_html(report: Report, samples: Mapping[int, Sequence[Sample]] | None =
         "cross_rows": text.cross_rows(view),
         "crossings": text.crossing_lines(view),
         "suites": text.suite_lines(view),
-        "all_facts": [(env, report.run.environments[env][0], sorted(environment_facts(report.run, env).items())) for env in report.environments],
+        "all_facts": [
+            (env, report.run.environments[env][0], sorted(environment_facts(report.run, env).items()))
+            for env in report.environments
+        ],
         "method_notes": hv.METHOD_NOTES,
     }
     return _environment().get_template("report.html.j2").render(**context)

@@ -16,7 +16,17 @@ from iocompare.report.rows import row
 from iocompare.units import format_iops, format_rate, format_size
 
 HOST_FACTS = ("hostname", "os", "kernel", "arch", "cpu_model", "cpu_count", "memory_bytes", "iocompare")
-ENV_FACTS = ("fio_version", "accelerator", "fs_type", "device", "target_path", "mount_kind", "drive_cache", "drive_aio", "source")
+ENV_FACTS = (
+    "fio_version",
+    "accelerator",
+    "fs_type",
+    "device",
+    "target_path",
+    "mount_kind",
+    "drive_cache",
+    "drive_aio",
+    "source",
+)
 WORKLOAD_COLUMNS = (
     "cell", "environment", "n", "mean throughput (95 % CI)", "mean IOPS (95 % CI)",
     "lat p50", "lat p99", "lat p99.9", "host CPU µs/IO", "env CPU µs/IO", "notes",
@@ -64,15 +74,23 @@ def caveats(report: Report) -> list[str]:
     out: list[str] = []
     info = report.run.info
     if info.status.value != "complete":
-        out.append(f"The run's status is '{info.status.value}': {info.trials_ok} of {info.trials_total} recorded trials succeeded.")
+        out.append(
+            f"The run's status is '{info.status.value}': {info.trials_ok} of {info.trials_total} recorded trials succeeded."
+        )
     for env in report.environments:
         facts = environment_facts(report.run, env)
         if facts.get("accelerator") == "tcg" or "timing_caveat" in facts:
-            out.append(f"{env}: {facts.get('timing_caveat', 'software emulation (TCG): timings do not represent a KVM host')}.")
+            out.append(
+                f"{env}: {facts.get('timing_caveat', 'software emulation (TCG): timings do not represent a KVM host')}."
+            )
         if facts.get("memory_backed") == "yes":
-            out.append(f"{env}: the target is memory-backed ({facts.get('fs_type_inside', facts.get('fs_type', '?'))}): it measures RAM, not storage.")
+            out.append(
+                f"{env}: the target is memory-backed ({facts.get('fs_type_inside', facts.get('fs_type', '?'))}): it measures RAM, not storage."
+            )
         if facts.get("direct_io_honoured") == "no":
-            out.append(f"{env}: O_DIRECT is not honoured by {facts.get('fs_type', 'the filesystem')}: the page cache may be measured.")
+            out.append(
+                f"{env}: O_DIRECT is not honoured by {facts.get('fs_type', 'the filesystem')}: the page cache may be measured."
+            )
         if facts.get("host_page_cache_in_path") == "yes":
             out.append(f"{env}: the host page cache is in the IO path (the VMM does not open the image with O_DIRECT).")
         if facts.get("flushes_reach_host", "").startswith("no"):
@@ -101,9 +119,16 @@ def flag_caveats(report: Report) -> list[str]:
             if r.fired:
                 fired.setdefault((env, r.check.value), []).append((key, r.explanation))
     out = []
-    for (env, check), found in sorted(fired.items(), key=lambda kv: (report.environments.index(kv[0][0]) if kv[0][0] in report.environments else 0, kv[0][1])):
+    for (env, check), found in sorted(
+        fired.items(),
+        key=lambda kv: (report.environments.index(kv[0][0]) if kv[0][0] in report.environments else 0, kv[0][1]),
+    ):
         key, explanation = found[0]
-        where = f"all {len(found)} cells" if len(found) == totals[env] and len(found) > 1 else f"{len(found)} of {totals[env]} cells"
+        where = (
+            f"all {len(found)} cells"
+            if len(found) == totals[env] and len(found) > 1
+            else f"{len(found)} of {totals[env]} cells"
+        )
         out.append(f"{view.environment(env)}: flag {check} in {where}, e.g. {key}: {explanation}")
     return out
 
@@ -137,13 +162,26 @@ def workload_row(report: Report, cell: Cell, env: str, stats: CellStats | None) 
     base = row(summary, text.cell_notes(report.analysis, cell.key, env)).values
     bw = stats.bw_bps if stats else None
     iops = stats.iops if stats else None
-    throughput = "-" if bw is None else _interval(bw.mean, *(bw.mean_ci.low, bw.mean_ci.high) if bw.mean_ci else (None, None), fmt=_rate_number) + " MiB/s"
-    iops_text = "-" if iops is None else _interval(iops.mean, *(iops.mean_ci.low, iops.mean_ci.high) if iops.mean_ci else (None, None), fmt=format_iops)
+    throughput = (
+        "-"
+        if bw is None
+        else _interval(bw.mean, *(bw.mean_ci.low, bw.mean_ci.high) if bw.mean_ci else (None, None), fmt=_rate_number)
+        + " MiB/s"
+    )
+    iops_text = (
+        "-"
+        if iops is None
+        else _interval(
+            iops.mean, *(iops.mean_ci.low, iops.mean_ci.high) if iops.mean_ci else (None, None), fmt=format_iops
+        )
+    )
     return (base[0], env, base[2], throughput, iops_text, base[5], base[6], base[7],
             _micros(stats.host_cpu_s_per_io if stats else None), _micros(stats.env_cpu_s_per_io if stats else None), base[9])  # fmt: skip
 
 
-def workload_sections(report: Report, stats: Mapping[tuple[str, str], CellStats], titles: Mapping[str, str]) -> list[WorkloadSection]:
+def workload_sections(
+    report: Report, stats: Mapping[tuple[str, str], CellStats], titles: Mapping[str, str]
+) -> list[WorkloadSection]:
     sections: dict[str, list[tuple[str, ...]]] = {}
     order = {w: i for i, w in enumerate(dict.fromkeys(c.workload for c in report.cells))}
     for cell in sorted(report.cells, key=lambda c: (order[c.workload], c.block_size_bytes)):

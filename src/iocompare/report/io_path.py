@@ -29,7 +29,9 @@ def _fio(facts: Mapping[str, str], where: str = "") -> Hop:
     return Hop(f"{where}fio".strip(), version)
 
 
-def _filesystem(facts: Mapping[str, str], fs_key: str = "fs_type", path_key: str = "mount_point", options_key: str = "mount_options") -> Hop:
+def _filesystem(
+    facts: Mapping[str, str], fs_key: str = "fs_type", path_key: str = "mount_point", options_key: str = "mount_options"
+) -> Hop:
     fs = facts.get(fs_key, _UNKNOWN)
     where = facts.get(path_key, "")
     options = facts.get(options_key, "")
@@ -66,14 +68,21 @@ def _host(facts: Mapping[str, str]) -> list[Hop]:
 def _container(kind: str, facts: Mapping[str, str]) -> list[Hop]:
     mount = facts.get("mount_kind", _UNKNOWN)
     inside = facts.get("fs_type_inside", facts.get("fs_type", _UNKNOWN))
-    hops = [_fio(facts, "container "), Hop(f"{kind} {facts.get('runtime', '')}".strip(), f"cgroup {facts.get('cgroup_manager', _UNKNOWN)}")]
+    hops = [
+        _fio(facts, "container "),
+        Hop(f"{kind} {facts.get('runtime', '')}".strip(), f"cgroup {facts.get('cgroup_manager', _UNKNOWN)}"),
+    ]
     target = facts.get("container_target_path", "")
     if mount == "tmpfs":
         return [*hops, Hop("tmpfs mount", target, "memory-backed: measures RAM, not storage")]
     if mount == "overlay":
-        hops.append(Hop(f"{facts.get('storage_driver', 'overlay')} (container layer)", target, _memory_warning(facts, inside)))
+        hops.append(
+            Hop(f"{facts.get('storage_driver', 'overlay')} (container layer)", target, _memory_warning(facts, inside))
+        )
     elif mount == "volume":
-        hops.append(Hop("named volume", f"{facts.get('volume', '')} at {target}".strip(), _memory_warning(facts, inside)))
+        hops.append(
+            Hop("named volume", f"{facts.get('volume', '')} at {target}".strip(), _memory_warning(facts, inside))
+        )
     else:
         hops.append(Hop(f"{mount} mount", target, _memory_warning(facts, inside)))
     host_fs = {**facts, "fs_type": facts.get("host_fs_type", _UNKNOWN)}
@@ -88,7 +97,9 @@ def _vm(kind: str, facts: Mapping[str, str]) -> list[Hop]:
     hops.append(Hop(facts.get("drive_interface", "virtio-blk"), f"guest kernel {facts.get('guest_kernel', _UNKNOWN)}"))
     tcg = "software emulation (TCG): timings not representative" if accel == "tcg" else ""
     if kind == "firecracker" or facts.get("vmm") == "firecracker":
-        options = f"cache_type={facts.get('drive_cache_type', _UNKNOWN)} io_engine={facts.get('drive_io_engine', _UNKNOWN)}"
+        options = (
+            f"cache_type={facts.get('drive_cache_type', _UNKNOWN)} io_engine={facts.get('drive_io_engine', _UNKNOWN)}"
+        )
         hops.append(Hop(f"Firecracker ({accel})", options, tcg))
     else:
         options = f"cache={facts.get('drive_cache', _UNKNOWN)} aio={facts.get('drive_aio', _UNKNOWN)}"

@@ -26,7 +26,13 @@ def warning_json(w: StabilityWarning) -> dict[str, str]:
 
 
 def check_json(r: CheckResult) -> dict[str, Any]:
-    return {"id": r.check.value, "status": r.status.value, "label": r.label, "explanation": r.explanation, "evidence": dict(r.evidence)}
+    return {
+        "id": r.check.value,
+        "status": r.status.value,
+        "label": r.label,
+        "explanation": r.explanation,
+        "evidence": dict(r.evidence),
+    }
 
 
 def cell_analysis(view: AnalysisView, key: str, environment: str) -> dict[str, Any]:
@@ -65,18 +71,23 @@ def cross_block_json(pc: PatternCurves) -> dict[str, Any]:
         "baseline": base,
         "curves": {
             env: [
-                {"block_size_bytes": p.block_size_bytes, "n": p.n, "bw_bytes_per_s": p.bw_bps, "iops": p.iops,
-                 "lat_p50_ns": p.lat_p50_ns, "lat_p99_ns": p.lat_p99_ns}
+                {
+                    "block_size_bytes": p.block_size_bytes,
+                    "n": p.n,
+                    "bw_bytes_per_s": p.bw_bps,
+                    "iops": p.iops,
+                    "lat_p50_ns": p.lat_p50_ns,
+                    "lat_p99_ns": p.lat_p99_ns,
+                }
                 for p in points
             ]
             for env, points in pc.curves.items()
         },
         "ratios": {
-            env: [{"block_size_bytes": p.block_size_bytes, **_estimate(p.estimate)} for p in points] for env, points in pc.ratios.items()
+            env: [{"block_size_bytes": p.block_size_bytes, **_estimate(p.estimate)} for p in points]
+            for env, points in pc.ratios.items()
         },
-        "crossings": {
-            env: [{**asdict(c), "text": c.describe()} for c in found] for env, found in pc.crossings.items()
-        },
+        "crossings": {env: [{**asdict(c), "text": c.describe()} for c in found] for env, found in pc.crossings.items()},
     }
 
 

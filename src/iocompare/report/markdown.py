@@ -67,7 +67,7 @@ def render_markdown(report: Report, charts: Sequence[tuple[str, str, str]] = ())
     info = report.run.info
     view = report.analysis
     scope = f"against {view.baseline}" if view.baseline else ""
-    created = dt.datetime.fromtimestamp(info.created_at, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    created = dt.datetime.fromtimestamp(info.created_at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"# iocompare run {info.id}: {escape(info.name)}",
         "",
@@ -76,7 +76,10 @@ def render_markdown(report: Report, charts: Sequence[tuple[str, str, str]] = ())
         "",
     ]
     if view.baseline is None and report.environments:
-        lines += [f"One environment ({escape(', '.join(report.environments))}): no verdicts; artifact checks and stability warnings only.", ""]
+        lines += [
+            f"One environment ({escape(', '.join(report.environments))}): no verdicts; artifact checks and stability warnings only.",
+            "",
+        ]
     lines += summary_section(view, scope)
     lines += ["## Results", "", *table(COLUMNS, [r.values for r in rows(report)]), "", f"_{UNITS_NOTE}._", ""]
     lines += chart_section(charts)

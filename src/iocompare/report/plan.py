@@ -37,7 +37,9 @@ def estimate(plan: Plan) -> Estimate:
 
 def print_plan(plan: Plan, out: Console, *, target: str, db: str) -> None:
     suite = plan.suite
-    table = Table("cell", "pattern", "block size", "iodepth", "numjobs", "read %", "trials", title=f"plan: suite {suite.name}")
+    table = Table(
+        "cell", "pattern", "block size", "iodepth", "numjobs", "read %", "trials", title=f"plan: suite {suite.name}"
+    )
     for cell in plan.cells:
         trials = sum(1 for trial in plan.trials if trial.cell == cell)
         table.add_row(
@@ -61,5 +63,11 @@ def print_plan(plan: Plan, out: Console, *, target: str, db: str) -> None:
         f"direct={int(suite.direct)}; working set {format_size(suite.working_set.size)}",
         markup=False,
     )
-    out.print(f"estimated duration: {format_duration(est.duration_s)} (fio alone: {format_duration(plan.fio_seconds)})", markup=False)
-    out.print(f"disk space: {format_size(est.scratch_bytes)} scratch under {target}, about {format_size(est.database_bytes)} in {db}", markup=False)
+    out.print(
+        f"estimated duration: {format_duration(est.duration_s)} (fio alone: {format_duration(plan.fio_seconds)})",
+        markup=False,
+    )
+    out.print(
+        f"disk space: {format_size(est.scratch_bytes)} scratch under {target}, about {format_size(est.database_bytes)} in {db}",
+        markup=False,
+    )

@@ -61,7 +61,17 @@ def _series(ax: Axes, data: ChartData, points: dict[str, tuple[Point, ...]], env
         lows = [p.value - p.low if p.low is not None else 0.0 for p in pts]
         highs = [p.high - p.value if p.high is not None else 0.0 for p in pts]
         c = colour(data.environments, env)
-        ax.errorbar(xs, ys, yerr=[lows, highs], fmt="o-" if len(pts) > 1 else "o", color=c, capsize=3, markersize=4, linewidth=1.2, label=env)
+        ax.errorbar(
+            xs,
+            ys,
+            yerr=[lows, highs],
+            fmt="o-" if len(pts) > 1 else "o",
+            color=c,
+            capsize=3,
+            markersize=4,
+            linewidth=1.2,
+            label=env,
+        )
 
 
 def _title(ax: Axes, text: str) -> None:
@@ -106,7 +116,15 @@ def _latency(ax: Axes, data: ChartData) -> None:
         for attr, marker, line, _name in styles:
             xy = [(p.x + dx, getattr(p, attr)) for p in pts if getattr(p, attr)]
             if xy:
-                ax.plot([x for x, _ in xy], [y for _, y in xy], marker=marker, linestyle=line if len(xy) > 1 else "none", color=c, markersize=4, linewidth=1)
+                ax.plot(
+                    [x for x, _ in xy],
+                    [y for _, y in xy],
+                    marker=marker,
+                    linestyle=line if len(xy) > 1 else "none",
+                    color=c,
+                    markersize=4,
+                    linewidth=1,
+                )
     if any(data.latency.values()):
         ax.set_yscale("log")
         # Ticks at 1-2-5 steps with our own labels: matplotlib's log labels are mathtext, which is
@@ -128,9 +146,11 @@ def figure(data: ChartData) -> Figure:
         # Fixed margins (in inches) rather than a layout engine: constrained layout measured every
         # text twice and doubled the time of a report with many charts.
         fig = Figure(figsize=(width, height))
-        fig.subplots_adjust(left=0.85 / width, right=1 - 0.15 / width, bottom=0.5 / height, top=1 - 0.75 / height, wspace=0.42)
+        fig.subplots_adjust(
+            left=0.85 / width, right=1 - 0.15 / width, bottom=0.5 / height, top=1 - 0.75 / height, wspace=0.42
+        )
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
-        for ax, draw in zip(axes, panels):
+        for ax, draw in zip(axes, panels, strict=False):
             draw(ax, data)
         handles, labels = axes[0].get_legend_handles_labels()
         if handles:
@@ -154,7 +174,9 @@ def to_svg(fig: Figure, prefix: str) -> str:
 
     text = _ID.sub(rename, text)
     if ids:
-        refs = re.compile(r"(url\(#|href=\"#)(" + "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True)) + r")([)\"])")
+        refs = re.compile(
+            r"(url\(#|href=\"#)(" + "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True)) + r")([)\"])"
+        )
         text = refs.sub(lambda m: f"{m.group(1)}{prefix}-{m.group(2)}{m.group(3)}", text)
     return text
 

@@ -49,7 +49,11 @@ def render_analysis(view: AnalysisView, out: Console, scope: str) -> None:
     flags = text.flag_rows(view)
     out.print()
     if flags:
-        out.print(_table(text.FLAG_COLUMNS, flags, "artifact checks that fired (a flagged result is suspect, never corrected)"))
+        out.print(
+            _table(
+                text.FLAG_COLUMNS, flags, "artifact checks that fired (a flagged result is suspect, never corrected)"
+            )
+        )
     else:
         _line(out, "artifact checks: none fired")
     missing = text.not_evaluated_line(view)
@@ -58,7 +62,14 @@ def render_analysis(view: AnalysisView, out: Console, scope: str) -> None:
     cross = text.cross_rows(view)
     if cross:
         out.print()
-        out.print(_table(text.CROSS_COLUMNS, cross, "across block sizes: throughput and ratio to the baseline", right=(1, 3, 4, 5)))
+        out.print(
+            _table(
+                text.CROSS_COLUMNS,
+                cross,
+                "across block sizes: throughput and ratio to the baseline",
+                right=(1, 3, 4, 5),
+            )
+        )
         for line in text.crossing_lines(view):
             _line(out, "  " + line)
     suites = text.suite_lines(view)
@@ -75,7 +86,10 @@ def render_terminal(report: Report, out: Console) -> None:
     scope = f"against {view.baseline}" if view.baseline else ""
     _line(out, f"run {info.id} ({info.name}): suite {info.suite_name}, {info.status.value}", "bold")
     if view.baseline is None and report.environments:
-        _line(out, f"one environment ({', '.join(report.environments)}): no verdicts; artifact checks and stability warnings only")
+        _line(
+            out,
+            f"one environment ({', '.join(report.environments)}): no verdicts; artifact checks and stability warnings only",
+        )
     render_summary(view, out, scope)
     table = Table(*COLUMNS, title="results", title_justify="left")
     for column in table.columns[2:9]:

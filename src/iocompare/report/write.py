@@ -18,11 +18,11 @@ from pathlib import Path
 
 from iocompare.errors import UserError
 from iocompare.model import Sample
+from iocompare.report.atomic import check_parent, write_text_atomically
 from iocompare.report.build import Report
 from iocompare.report.cell_stats import cell_stats
 from iocompare.report.chart_data import chart_data
 from iocompare.report.html import render_html
-from iocompare.report.atomic import check_parent, write_text_atomically
 from iocompare.report.markdown import render_markdown
 from iocompare.report.plots import figure, to_png
 
@@ -63,7 +63,10 @@ def write_markdown_dir(directory: Path, report: Report, samples: Mapping[int, Se
     """Write report.md and its charts into `directory` (created if missing). Returns report.md's path."""
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
-        raise UserError(f"--output {directory} exists and is not a directory", hint="a Markdown report with charts is a directory; pass a name ending in .md for the text only")
+        raise UserError(
+            f"--output {directory} exists and is not a directory",
+            hint="a Markdown report with charts is a directory; pass a name ending in .md for the text only",
+        )
     check_parent(directory.absolute())
     files = render_markdown_files(report, samples)
     temp = Path(tempfile.mkdtemp(dir=directory.absolute().parent, prefix=f".{directory.name}.", suffix=".tmp"))

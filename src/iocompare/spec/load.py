@@ -28,7 +28,9 @@ def load_suite(ref: str, overrides: dict[str, Any] | None = None) -> Suite:
         try:
             text = path.read_text("utf-8")
         except FileNotFoundError:
-            raise UserError(f"suite file {ref} does not exist", hint="give a built-in name: " + ", ".join(BUILTIN_SUITES)) from None
+            raise UserError(
+                f"suite file {ref} does not exist", hint="give a built-in name: " + ", ".join(BUILTIN_SUITES)
+            ) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise UserError(f"suite file {ref} cannot be read: {exc}") from None
         source = f"suite file {ref}"
@@ -49,7 +51,9 @@ def validate_suite(data: dict[str, Any], source: str) -> Suite:
     try:
         return Suite.model_validate(data)
     except ValidationError as exc:
-        raise UserError(f"{source}: {describe_validation_error(exc, data)}", hint="iocompare schema prints the suite file format") from None
+        raise UserError(
+            f"{source}: {describe_validation_error(exc, data)}", hint="iocompare schema prints the suite file format"
+        ) from None
 
 
 def describe_validation_error(exc: ValidationError, data: dict[str, Any]) -> str:

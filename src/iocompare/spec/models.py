@@ -37,9 +37,7 @@ def _to_bytes(value: object) -> int:
 
 def _block_size(value: int) -> int:
     if not is_power_of_two(value) or not MIN_BLOCK_BYTES <= value <= MAX_BLOCK_BYTES:
-        raise ValueError(
-            f"block size {value} B must be a power of two from 512 B to 64 MiB (e.g. 512, 4k, 1m)"
-        )
+        raise ValueError(f"block size {value} B must be a power of two from 512 B to 64 MiB (e.g. 512, 4k, 1m)")
     return value
 
 
@@ -155,9 +153,7 @@ class Suite(BaseModel):
     ioengine: IoEngine = IoEngine.LIBAIO
     direct: bool = Field(default=True, description="O_DIRECT; never silently turned off.")
     working_set: WorkingSet = Field(default_factory=WorkingSet)
-    target: str | None = Field(
-        default=None, description="Directory on the filesystem under test (default /var/tmp)."
-    )
+    target: str | None = Field(default=None, description="Directory on the filesystem under test (default /var/tmp).")
     environments: list[str] = Field(default_factory=lambda: ["host"], min_length=1)
 
     @model_validator(mode="after")
@@ -182,7 +178,6 @@ class Suite(BaseModel):
             for size in self.block_sizes_of(workload):
                 extra = f" read {workload.effective_read_percent()}%" if workload.pattern.mixed else ""
                 lines.append(
-                    f"{workload.name} {format_size(size)} QD{workload.depth_for(size)}"
-                    f"x{workload.numjobs}{extra}"
+                    f"{workload.name} {format_size(size)} QD{workload.depth_for(size)}x{workload.numjobs}{extra}"
                 )
         return lines

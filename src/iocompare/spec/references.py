@@ -24,10 +24,7 @@ def needs_references(suite: Suite) -> bool:
 
 def _has(suite: Suite, reference: Workload) -> bool:
     return any(
-        w.pattern is reference.pattern
-        and 4096 in suite.block_sizes_of(w)
-        and w.depth_for(4096) == 1
-        and w.numjobs == 1
+        w.pattern is reference.pattern and 4096 in suite.block_sizes_of(w) and w.depth_for(4096) == 1 and w.numjobs == 1
         for w in suite.workloads
     )
 

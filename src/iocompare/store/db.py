@@ -63,9 +63,7 @@ class Store:
         except sqlite3.DatabaseError as exc:
             conn.close()
             if getattr(exc, "sqlite_errorname", "") == "SQLITE_NOTADB":
-                raise UserError(
-                    f"{path} is not an SQLite database", hint="use another --db"
-                ) from exc
+                raise UserError(f"{path} is not an SQLite database", hint="use another --db") from exc
             raise UserError(f"cannot open database {path}: {exc}", hint="use another --db") from exc
         return cls(conn, path)
 
@@ -162,8 +160,7 @@ class Store:
             ).lastrowid
             assert run_id is not None
             conn.executemany(
-                "INSERT INTO run_environments (run_id, name, position, kind, facts_json)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO run_environments (run_id, name, position, kind, facts_json) VALUES (?, ?, ?, ?, ?)",
                 [
                     (run_id, env_name, position, kind, rows.dumps(dict(facts)))
                     for position, (env_name, kind, facts) in enumerate(environments)
@@ -260,8 +257,7 @@ class Store:
             if raw is not None:
                 outputs.update({"fio-json": raw.output_json, "stderr": raw.stderr})
             conn.executemany(
-                "INSERT INTO raw_outputs (trial_id, kind, codec, size_bytes, data)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO raw_outputs (trial_id, kind, codec, size_bytes, data) VALUES (?, ?, ?, ?, ?)",
                 [
                     (trial_id, kind, rows.CODEC, *rows.compress(text))
                     for kind, text in outputs.items()
@@ -304,7 +300,9 @@ class Store:
             if row is None:
                 raise ValueError(f"no run {run_id} in {self.path}")
             settings = {**json.loads(row[0]), **updates}
-            conn.execute("UPDATE runs SET settings_json = ? WHERE id = ?", (json.dumps(settings, sort_keys=True), run_id))
+            conn.execute(
+                "UPDATE runs SET settings_json = ? WHERE id = ?", (json.dumps(settings, sort_keys=True), run_id)
+            )
 
     def running_runs(self) -> list[tuple[int, dict[str, Any]]]:
         """(run id, settings) of runs still marked running: live, or left by a killed process."""
@@ -317,9 +315,7 @@ class Store:
                 f"SELECT id, {rows.columns(rows.CELL_COLUMNS)} FROM cells WHERE run_id = ?",
                 (run_id,),
             ).fetchall()
-            self._cells[run_id] = {
-                cell.key: (row[0], cell) for row in found for cell in [rows.cell_from_row(row[1:])]
-            }
+            self._cells[run_id] = {cell.key: (row[0], cell) for row in found for cell in [rows.cell_from_row(row[1:])]}
         try:
             return self._cells[run_id][key]
         except KeyError:

@@ -65,8 +65,7 @@ def load_run(conn: sqlite3.Connection, run_id: int) -> StoredRun | None:
     environments = {
         name: (kind, rows.loads(facts))
         for name, kind, facts in conn.execute(
-            "SELECT name, kind, facts_json FROM run_environments"
-            " WHERE run_id = ? ORDER BY position",
+            "SELECT name, kind, facts_json FROM run_environments WHERE run_id = ? ORDER BY position",
             (run_id,),
         )
     }
@@ -139,8 +138,7 @@ def samples(conn: sqlite3.Connection, trial_id: int) -> list[Sample]:
     return [
         rows.sample_from_row(row)
         for row in conn.execute(
-            f"SELECT {rows.columns(rows.SAMPLE_COLUMNS)} FROM samples"
-            " WHERE trial_id = ? ORDER BY t_s, rowid",
+            f"SELECT {rows.columns(rows.SAMPLE_COLUMNS)} FROM samples WHERE trial_id = ? ORDER BY t_s, rowid",
             (trial_id,),
         )
     ]

@@ -187,9 +187,7 @@ def direction_from_row(row: Sequence[Any]) -> DirectionResult:
     )
 
 
-def result_from_row(
-    row: Sequence[Any], read: DirectionResult | None, write: DirectionResult | None
-) -> FioResult:
+def result_from_row(row: Sequence[Any], read: DirectionResult | None, write: DirectionResult | None) -> FioResult:
     (version, usr, sys_, error, jobs, problems, has_sync, s50, s99, s999) = row
     return FioResult(
         fio_version=version,

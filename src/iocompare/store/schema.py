@@ -183,8 +183,7 @@ def check_version(conn: sqlite3.Connection, path: Path) -> int:
     version = user_version(conn)
     if version > SCHEMA_VERSION:
         raise UserError(
-            f"database {path} has schema version {version}, "
-            f"newer than this iocompare ({SCHEMA_VERSION})",
+            f"database {path} has schema version {version}, newer than this iocompare ({SCHEMA_VERSION})",
             hint="upgrade iocompare or use another --db",
         )
     if version == 0:

@@ -33,7 +33,9 @@ class TargetLock:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 os.close(fd)
-                raise UserError(f"block device {self.path} is in use by another iocompare run", hint="wait for it to finish") from None
+                raise UserError(
+                    f"block device {self.path} is in use by another iocompare run", hint="wait for it to finish"
+                ) from None
             self._fd = fd
             return self
         while True:

@@ -11,10 +11,10 @@ import os
 import signal
 import subprocess
 import time
-
-import psutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import psutil
 
 from iocompare.errors import ToolError
 from iocompare.system.signals import SignalsHeld

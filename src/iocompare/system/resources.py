@@ -113,7 +113,9 @@ def process_ident(pid: int) -> str:
 class RunResources:
     """The registry of one run, mirrored to `<state>/runs/<tag>.json` on every change."""
 
-    def __init__(self, run_tag: str, *, description: str = "", directory: Path | None = None, persist: bool = True) -> None:
+    def __init__(
+        self, run_tag: str, *, description: str = "", directory: Path | None = None, persist: bool = True
+    ) -> None:
         self.run_tag = run_tag
         self._persist = persist
         self._dir = (directory or state_dir()) / "runs"
@@ -216,5 +218,9 @@ def recover_stale_runs(directory: Path | None = None) -> list[StaleRun]:
             remove_resource(resource)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
-        recovered.append(StaleRun(data.get("run_tag", path.stem), pid, data.get("description", ""), tuple(r.describe() for r in resources)))
+        recovered.append(
+            StaleRun(
+                data.get("run_tag", path.stem), pid, data.get("description", ""), tuple(r.describe() for r in resources)
+            )
+        )
     return recovered

@@ -34,7 +34,23 @@ ULIMITS_VAR = "IOCOMPARE_CONTAINER_ULIMITS"
 FALLBACK_ULIMITS = ("nofile=1024:1024", "nproc=4096:4096")
 CALL_TIMEOUT_S = 120
 _ULIMIT_NAMES = frozenset(
-    ["core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"]
+    [
+        "core",
+        "cpu",
+        "data",
+        "fsize",
+        "locks",
+        "memlock",
+        "msgqueue",
+        "nice",
+        "nofile",
+        "nproc",
+        "rss",
+        "rtprio",
+        "rttime",
+        "sigpending",
+        "stack",
+    ]
 )
 
 
@@ -81,7 +97,12 @@ def parse_ulimits(text: str) -> tuple[str, ...]:
             continue
         name, sep, value = item.partition("=")
         numbers = value.split(":")
-        if not sep or name not in _ULIMIT_NAMES or not 1 <= len(numbers) <= 2 or not all(n.lstrip("-").isdigit() for n in numbers):
+        if (
+            not sep
+            or name not in _ULIMIT_NAMES
+            or not 1 <= len(numbers) <= 2
+            or not all(n.lstrip("-").isdigit() for n in numbers)
+        ):
             raise ConfigError(f"{ULIMITS_VAR}={text!r}: {item!r} is not name=soft[:hard] with a known limit name")
         limits.append(item)
     return tuple(limits)
@@ -97,7 +118,9 @@ def configured(engine: str, environ: Mapping[str, str] | None = None) -> Runtime
     manager = environ.get(cgroup_manager_var(engine)) or None
     if manager:
         if engine != "podman":
-            raise ConfigError(f"{cgroup_manager_var(engine)} is not supported: docker's cgroup driver is a daemon setting")
+            raise ConfigError(
+                f"{cgroup_manager_var(engine)} is not supported: docker's cgroup driver is a daemon setting"
+            )
         if manager not in ("cgroupfs", "systemd"):
             raise ConfigError(f"{cgroup_manager_var(engine)}={manager!r}: must be cgroupfs or systemd")
         explicit.add("cgroup_manager")
@@ -123,7 +146,11 @@ class Problem:
 
 KNOWN_PROBLEMS = (
     # crun 1.8 refuses cgroup v1 with a v2 hierarchy mounted next to it; runc copes.
-    Problem("crun: cgroups in hybrid mode not supported", ("cgroups in hybrid mode not supported",), {"runtime": "runc", "cgroup_manager": "cgroupfs"}),
+    Problem(
+        "crun: cgroups in hybrid mode not supported",
+        ("cgroups in hybrid mode not supported",),
+        {"runtime": "runc", "cgroup_manager": "cgroupfs"},
+    ),
     # podman raises RLIMIT_NOFILE/NPROC to 1M by default; root without CAP_SYS_RESOURCE may not.
     Problem(
         "rlimits above the hard limit are not permitted",
@@ -147,7 +174,9 @@ def first_line(text: str) -> str:
     return "no error output"
 
 
-def resolve(engine: str, config: RuntimeConfig, attempt: Callable[[RuntimeConfig], Completed]) -> tuple[RuntimeConfig | None, str | None]:
+def resolve(
+    engine: str, config: RuntimeConfig, attempt: Callable[[RuntimeConfig], Completed]
+) -> tuple[RuntimeConfig | None, str | None]:
     """Run the smoke container with `config`, applying known fixes; (config, None) or (None, why)."""
     for _ in range(len(KNOWN_PROBLEMS) + 1):
         done = attempt(config)
@@ -235,4 +264,3 @@ def labels_of(inspected: Mapping[str, object]) -> dict[str, str]:
 def names(engine: Engine, *args: str) -> Sequence[str]:
     done = engine.call(*args, check=False)
     return [line.strip() for line in done.stdout.splitlines() if line.strip()] if done.exit_code == 0 else []
-

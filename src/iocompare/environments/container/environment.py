@@ -27,6 +27,7 @@ from iocompare.environments.base import (
 )
 from iocompare.environments.blockdev import is_block_device
 from iocompare.environments.container.engine import Engine
+from iocompare.environments.container.image import ContainerImageBuilder, ensure_image
 from iocompare.environments.container.instance import (
     TARGET_IN_CONTAINER,
     WORK_IN_CONTAINER,
@@ -40,8 +41,8 @@ from iocompare.environments.container.preflight import (
 )
 from iocompare.environments.container.probe import status
 from iocompare.environments.host import check_target
+from iocompare.environments.image import ImageInfo
 from iocompare.errors import UserError
-from iocompare.system.resources import Resource
 from iocompare.facts import (
     MEMORY_FILESYSTEMS,
     NO_DIRECT_FILESYSTEMS,
@@ -49,8 +50,7 @@ from iocompare.facts import (
     mount_holding,
     storage_facts,
 )
-from iocompare.environments.image import ImageInfo
-from iocompare.environments.container.image import ContainerImageBuilder, ensure_image
+from iocompare.system.resources import Resource
 from iocompare.units import short_size
 
 DRY_RUN_TAG = "dry-run"  # the run tag `iocompare run --dry-run` gives its RunContext
@@ -81,9 +81,14 @@ class ContainerEnvironment(Environment):
         super().__init__(name, context)
         variant = name.partition(":")[2] or None
         if variant not in VARIANTS:
-            raise UserError(f"{self.kind} has no storage variant {variant!r}", hint=f"known: {', '.join(self._names())}")
+            raise UserError(
+                f"{self.kind} has no storage variant {variant!r}", hint=f"known: {', '.join(self._names())}"
+            )
         if is_block_device(context.target):
-            raise UserError(f"{name} needs a directory as --target, not the block device {context.target}", hint="pass a directory on the filesystem under test")
+            raise UserError(
+                f"{name} needs a directory as --target, not the block device {context.target}",
+                hint="pass a directory on the filesystem under test",
+            )
         self.variant = VARIANTS[variant]
         self.slug = name.replace(":", "-")
         self.run_dir = context.target.resolve() / f"iocompare-{context.run_tag}"
@@ -167,7 +172,9 @@ class ContainerEnvironment(Environment):
             self._registered.append(resources.add("volume", self.volume, engine=self.kind, note=f"{self.name} volume"))
             self._volume_created = True
             self.engine.call("volume", "create", *owner_labels(self.context.run_tag), self.volume)
-            mountpoint = self.engine.call("volume", "inspect", "--format", "{{.Mountpoint}}", self.volume).stdout.strip()
+            mountpoint = self.engine.call(
+                "volume", "inspect", "--format", "{{.Mountpoint}}", self.volume
+            ).stdout.strip()
             self._volume_path = Path(mountpoint) if mountpoint else None
         self._inside = self._probe_mount()
 
@@ -311,4 +318,3 @@ class DockerEnvironment(ContainerEnvironment):
 class PodmanEnvironment(ContainerEnvironment):
     kind = "podman"
     description = "fio in a fresh Podman container per trial"
-

@@ -29,9 +29,9 @@ from iocompare.environments.container.engine import (
     names,
 )
 from iocompare.environments.container.probe import status
+from iocompare.environments.image import ImageInfo
 from iocompare.errors import IocompareError, ToolError, UserError
 from iocompare.system.proc import run
-from iocompare.environments.image import ImageInfo
 
 BUILDER_VERSION = "1"
 REPOSITORY = "iocompare-fio"
@@ -40,7 +40,16 @@ BUSYBOX_IN_IMAGE = "/bin/busybox"
 BUSYBOX_CANDIDATES = ("/usr/bin/busybox", "/bin/busybox")
 APPLETS = ("sh", "sleep", "cat", "true", "ls", "mkdir", "rm", "sync", "stat", "env")
 # Mount points and scratch directories the image provides (mode): /data is the target.
-DIRECTORIES = {"tmp": 0o1777, "data": 0o755, "iocompare": 0o755, "proc": 0o555, "sys": 0o555, "dev": 0o755, "etc": 0o755, "run": 0o755}
+DIRECTORIES = {
+    "tmp": 0o1777,
+    "data": 0o755,
+    "iocompare": 0o755,
+    "proc": 0o555,
+    "sys": 0o555,
+    "dev": 0o755,
+    "etc": 0o755,
+    "run": 0o755,
+}
 LABEL_HASH = "iocompare.content_hash"
 LABEL_FIO = "iocompare.fio_version"
 _LDD_LINE = re.compile(r"^\s*(?:\S+\s+=>\s+)?(/\S+)\s+\(0x[0-9a-f]+\)\s*$")
@@ -191,7 +200,9 @@ class ContainerImageBuilder:
         rootfs = plan_rootfs(fio_path, busybox)
         return f"{REPOSITORY}:{rootfs.content_hash()[:12]}", rootfs
 
-    def build(self, *, force: bool = False, progress: Callable[[str], None] = lambda _: None, fio_path: str | None = None) -> ImageInfo:
+    def build(
+        self, *, force: bool = False, progress: Callable[[str], None] = lambda _: None, fio_path: str | None = None
+    ) -> ImageInfo:
         fio = find_fio(fio_path)
         engine = self._engine()
         tag, rootfs = self.tag_for(fio.path)
@@ -205,7 +216,11 @@ class ContainerImageBuilder:
             archive = Path(work) / "rootfs.tar"
             rootfs.write_tar(archive)
             content_hash = rootfs.content_hash()
-            changes = [f"LABEL {LABEL_HASH}={content_hash}", f"LABEL {LABEL_FIO}={fio.version}", 'CMD ["/bin/sleep", "infinity"]']
+            changes = [
+                f"LABEL {LABEL_HASH}={content_hash}",
+                f"LABEL {LABEL_FIO}={fio.version}",
+                'CMD ["/bin/sleep", "infinity"]',
+            ]
             args = ["import"]
             for change in changes:
                 args += ["--change", change]
@@ -226,7 +241,10 @@ class ContainerImageBuilder:
             content_hash=labels.get(LABEL_HASH, ""),
             size_bytes=int(data.get("Size") or 0),
             created_at=_created(data.get("Created")),
-            details={"fio_version": labels.get(LABEL_FIO, "?"), "id": str(data.get("Id", "")).removeprefix("sha256:")[:12]},
+            details={
+                "fio_version": labels.get(LABEL_FIO, "?"),
+                "id": str(data.get("Id", "")).removeprefix("sha256:")[:12],
+            },
         )
 
     def _references(self, engine: Engine) -> list[str]:
@@ -245,7 +263,9 @@ class ContainerImageBuilder:
             wanted = name if ":" in name else f"{REPOSITORY}:{name}"
             refs = [ref for ref in refs if short_name(ref) == short_name(wanted)]
             if not refs:
-                raise UserError(f"no {self.kind} image {name!r} built by iocompare", hint=f"iocompare image list --kind {self.kind}")
+                raise UserError(
+                    f"no {self.kind} image {name!r} built by iocompare", hint=f"iocompare image list --kind {self.kind}"
+                )
         removed = []
         for ref in refs:
             engine.call("rmi", ref)

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Self
 from iocompare.engines.fio_job import render_layout_job
 from iocompare.environments.base import Instance
 from iocompare.environments.container.cgroup import Cgroup, cgroup_of, process_roots
+from iocompare.environments.container.image import FIO_IN_IMAGE
 from iocompare.environments.container.labels import owner_labels
 from iocompare.environments.host import drop_host_caches
 from iocompare.errors import IocompareError, ToolError
+from iocompare.model import FioRun
 from iocompare.system.proc import describe_failure, run
 from iocompare.system.resources import Resource
-from iocompare.environments.container.image import FIO_IN_IMAGE
-from iocompare.model import FioRun
 
 if TYPE_CHECKING:
     from iocompare.environments.container.environment import ContainerEnvironment
@@ -53,7 +53,9 @@ class ContainerInstance(Instance):
         ]  # fmt: skip
         env.instances.add(self.name)
         # Registered before creation: a SIGKILL between the two must not leak the container.
-        self._resource = env.context.resources.add("container", self.name, engine=engine.name, note=f"{env.name} trial container")
+        self._resource = env.context.resources.add(
+            "container", self.name, engine=engine.name, note=f"{env.name} trial container"
+        )
         started = time.monotonic()
         try:
             engine.call(*argv)
@@ -113,7 +115,10 @@ class ContainerInstance(Instance):
         fio_run = self._exec_fio(render_layout_job(filename=path, size_bytes=size_bytes), timeout_s=timeout_s)
         if fio_run.exit_code != 0:
             self._env.engine.call("exec", self.name or "", "/bin/rm", "-f", path, check=False)
-            raise ToolError(f"laying out the working set {path} in {self.name} failed:\n" + describe_failure(fio_run.argv, fio_run.exit_code, fio_run.stderr))
+            raise ToolError(
+                f"laying out the working set {path} in {self.name} failed:\n"
+                + describe_failure(fio_run.argv, fio_run.exit_code, fio_run.stderr)
+            )
 
     # -- the Instance interface ------------------------------------------------------------
 

@@ -31,7 +31,12 @@ PREFIX = "iocompare-"
 def owner_labels(run_tag: str) -> list[str]:
     pid, started = own_identity()
     args = []
-    for key, value in ((LABEL_RUN, run_tag), (LABEL_PID, str(pid)), (LABEL_PID_START, f"{started:.2f}"), (LABEL_HOST, platform.node())):
+    for key, value in (
+        (LABEL_RUN, run_tag),
+        (LABEL_PID, str(pid)),
+        (LABEL_PID_START, f"{started:.2f}"),
+        (LABEL_HOST, platform.node()),
+    ):
         args += ["--label", f"{key}={value}"]
     return args
 
@@ -69,8 +74,12 @@ def dead_leftovers(engine: Engine) -> tuple[list[str], list[str]]:
     containers = [c for c in containers if c.startswith(PREFIX)]
     volumes = names(engine, "volume", "ls", "--filter", f"label={LABEL_RUN}", "--format", "{{.Name}}")
     volumes = [v for v in volumes if v.startswith(PREFIX)]
-    dead_containers = [_name(item) for item in _inspect_many(engine, ("container",), containers) if owner_is_dead(labels_of(item))]
-    dead_volumes = [_name(item) for item in _inspect_many(engine, ("volume",), volumes) if owner_is_dead(labels_of(item))]
+    dead_containers = [
+        _name(item) for item in _inspect_many(engine, ("container",), containers) if owner_is_dead(labels_of(item))
+    ]
+    dead_volumes = [
+        _name(item) for item in _inspect_many(engine, ("volume",), volumes) if owner_is_dead(labels_of(item))
+    ]
     return dead_containers, dead_volumes
 
 

@@ -20,11 +20,11 @@ from iocompare.environments.container.engine import (
     first_line,
     resolve,
 )
+from iocompare.environments.container.image import FIO_IN_IMAGE, find_busybox
 from iocompare.environments.container.labels import owner_labels
 from iocompare.environments.container.probe import forget_status, status, status_key
 from iocompare.errors import EnvironmentUnavailable, ToolError
 from iocompare.system.proc import Completed
-from iocompare.environments.container.image import FIO_IN_IMAGE, find_busybox
 
 _CONFIG: dict[tuple[str | None, ...], tuple[RuntimeConfig | None, str | None]] = {}
 _FIO_INSIDE: dict[tuple[object, ...], str] = {}
@@ -46,7 +46,18 @@ def _attempt(engine: Engine, source: list[str], command: list[str]) -> Completed
     name = _probe_name()
     done = None
     try:
-        done = engine.call("run", "--rm", "--name", name, *owner_labels("probe"), "--network=none", *engine.run_args(), *source, *command, check=False)
+        done = engine.call(
+            "run",
+            "--rm",
+            "--name",
+            name,
+            *owner_labels("probe"),
+            "--network=none",
+            *engine.run_args(),
+            *source,
+            *command,
+            check=False,
+        )
         return done
     finally:
         if done is None or done.exit_code != 0:  # --rm does not cover a runtime that failed half-way

@@ -41,8 +41,12 @@ class EngineStatus:
 def _daemon_reason(engine: str, stderr: str) -> str:
     lowered = stderr.lower()
     if "permission denied" in lowered:
-        return f"permission denied talking to {engine}: {first_line(stderr)} (hint: run as root or join the docker group)"
-    if engine == "docker" and ("cannot connect to the docker daemon" in lowered or "is the docker daemon running" in lowered):
+        return (
+            f"permission denied talking to {engine}: {first_line(stderr)} (hint: run as root or join the docker group)"
+        )
+    if engine == "docker" and (
+        "cannot connect to the docker daemon" in lowered or "is the docker daemon running" in lowered
+    ):
         return "the Docker daemon is not running (hint: start it: systemctl start docker, or dockerd --iptables=false --bridge=none &)"
     return f"{engine} does not answer: {first_line(stderr)}"
 
@@ -110,7 +114,15 @@ _STATUS: dict[tuple[str | None, ...], EngineStatus] = {}
 
 def status_key(kind: str) -> tuple[str | None, ...]:
     """What a probe's answer depends on: the CLI found on PATH, where it connects, our settings."""
-    names = ("PATH", "DOCKER_HOST", "DOCKER_CONTEXT", "CONTAINER_HOST", runtime_var(kind), cgroup_manager_var(kind), ULIMITS_VAR)
+    names = (
+        "PATH",
+        "DOCKER_HOST",
+        "DOCKER_CONTEXT",
+        "CONTAINER_HOST",
+        runtime_var(kind),
+        cgroup_manager_var(kind),
+        ULIMITS_VAR,
+    )
     return (kind, *(os.environ.get(name) for name in names))
 
 

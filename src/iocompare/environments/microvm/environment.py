@@ -26,14 +26,14 @@ import psutil
 from iocompare.engines.fio_job import render_layout_job
 from iocompare.environments.base import CacheLayer, Environment, RunContext, SpaceNeed
 from iocompare.environments.host import check_target, run_fio_in
+from iocompare.environments.microvm.guest_init import GUEST_MOUNT_POINT, GUEST_TARGET_DEVICE
+from iocompare.environments.microvm.image import GuestImage, find_image
 from iocompare.environments.microvm.instance import GUEST_FIO_PATH, MicroVMInstance
+from iocompare.environments.microvm.kernel import sha256_file
 from iocompare.environments.microvm.options import Variant, VariantScheme, name_for_path
 from iocompare.errors import ToolError, UserError
-from iocompare.system.proc import describe_failure
 from iocompare.facts import storage_facts
-from iocompare.environments.microvm.image import GuestImage, find_image
-from iocompare.environments.microvm.guest_init import GUEST_MOUNT_POINT, GUEST_TARGET_DEVICE
-from iocompare.environments.microvm.kernel import sha256_file
+from iocompare.system.proc import describe_failure
 from iocompare.units import format_size, short_size
 
 MIB = 1 << 20
@@ -245,7 +245,12 @@ class MicroVMEnvironment(Environment):
     def space_needs(self, working_set_bytes: int) -> Sequence[SpaceNeed]:
         return (
             SpaceNeed(self.context.target, self.disk_bytes(working_set_bytes), f"{self.name}: disk image"),
-            SpaceNeed(self.context.target, 4 * MIB, f"{self.name}: control disk and console log", scales_with_working_set=False),
+            SpaceNeed(
+                self.context.target,
+                4 * MIB,
+                f"{self.name}: control disk and console log",
+                scales_with_working_set=False,
+            ),
         )
 
     def ensure_working_set(self, size_bytes: int, *, timeout_s: float) -> None:
@@ -270,7 +275,10 @@ class MicroVMEnvironment(Environment):
         job = render_layout_job(filename=str(self.disk), size_bytes=size_bytes)
         fio_run = run_fio_in(self.scratch, self.context.fio.path, job, timeout_s=timeout_s)
         if fio_run.exit_code != 0:
-            raise ToolError(f"laying out the disk image {self.disk} failed:\n" + describe_failure(fio_run.argv, fio_run.exit_code, fio_run.stderr))
+            raise ToolError(
+                f"laying out the disk image {self.disk} failed:\n"
+                + describe_failure(fio_run.argv, fio_run.exit_code, fio_run.stderr)
+            )
 
     def _layout_in_guest(self, size_bytes: int, timeout_s: float) -> None:
         path = self.working_set_path(size_bytes)

@@ -22,11 +22,11 @@ import shutil
 from pathlib import Path
 
 from iocompare.environments.microvm.environment import MicroVMEnvironment
+from iocompare.environments.microvm.guest_init import CONTROL_SERIAL, TARGET_SERIAL
+from iocompare.environments.microvm.image import GuestImage
 from iocompare.environments.microvm.options import DriveOption, VariantScheme
 from iocompare.errors import UserError
 from iocompare.system.proc import run
-from iocompare.environments.microvm.image import GuestImage
-from iocompare.environments.microvm.guest_init import CONTROL_SERIAL, TARGET_SERIAL
 
 BINARY_ENV = "IOCOMPARE_FIRECRACKER_BINARY"
 DEFAULT_BINARY = "firecracker"
@@ -38,7 +38,9 @@ LOGICAL_BLOCK_BYTES = 512  # Firecracker's virtio-blk has no block-size setting
 SCHEME = VariantScheme(
     kind="firecracker",
     options=(
-        DriveOption("cache", ("unsafe", "writeback"), {"unsafe": "guest flushes ignored", "writeback": "flushes reach the host"}),
+        DriveOption(
+            "cache", ("unsafe", "writeback"), {"unsafe": "guest flushes ignored", "writeback": "flushes reach the host"}
+        ),
         DriveOption("io_engine", ("sync", "async"), {"async": "io_uring"}),
     ),
 )
@@ -171,7 +173,9 @@ class FirecrackerEnvironment(MicroVMEnvironment):
             "drive_cache_type": API_CACHE_TYPE[cache],
             "drive_io_engine": API_IO_ENGINE[self.variant.get("io_engine")],
             "host_page_cache_in_path": "yes",
-            "flushes_reach_host": "no (cache_type Unsafe ignores guest flushes)" if cache == "unsafe" else "yes (cache_type Writeback)",
+            "flushes_reach_host": "no (cache_type Unsafe ignores guest flushes)"
+            if cache == "unsafe"
+            else "yes (cache_type Writeback)",
         }
         if shutil.which(self.binary):
             facts["vmm_version"] = firecracker_version(self.binary)

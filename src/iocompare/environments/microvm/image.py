@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from iocompare.engines.fio_binary import find_fio
-from iocompare.errors import UserError
 from iocompare.environments.image import ImageInfo
 from iocompare.environments.microvm.guest_init import MODULE_LIST, render_init
 from iocompare.environments.microvm.initramfs import (
@@ -47,6 +46,7 @@ from iocompare.environments.microvm.kernel import (
     resolve_kernel,
     sha256_file,
 )
+from iocompare.errors import UserError
 
 BUILDER_VERSION = "1"  # bump when the layout of the artifacts changes
 CACHE_ENV = "IOCOMPARE_CACHE_DIR"
@@ -108,12 +108,17 @@ class GuestImage:
 def load_image(directory: Path) -> GuestImage:
     manifest_path = directory / "manifest.json"
     if not manifest_path.is_file():
-        raise UserError(f"{directory} is not a guest image (no manifest.json)", hint="iocompare image build --kind guest")
+        raise UserError(
+            f"{directory} is not a guest image (no manifest.json)", hint="iocompare image build --kind guest"
+        )
     manifest = json.loads(manifest_path.read_text())
     image = GuestImage(directory, manifest)
     for needed in (image.vmlinuz, image.initramfs):
         if not needed.is_file():
-            raise UserError(f"guest image {directory} is incomplete: {needed.name} is missing", hint="iocompare image build --kind guest --force")
+            raise UserError(
+                f"guest image {directory} is incomplete: {needed.name} is missing",
+                hint="iocompare image build --kind guest --force",
+            )
     return image
 
 
@@ -170,7 +175,12 @@ class GuestBuilder:
             "mke2fs_conf": sha256_file(MKE2FS_CONF) if MKE2FS_CONF.is_file() else "",
         }
         content_hash = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
-        details = {"fio_version": fio.version, "fio_path": fio.path, "fio_sha256": sha256_file(fio_path), "kernel_source": kernel.description}
+        details = {
+            "fio_version": fio.version,
+            "fio_path": fio.path,
+            "fio_sha256": sha256_file(fio_path),
+            "kernel_source": kernel.description,
+        }
         return content_hash, details
 
     def build(self, *, force: bool = False, progress: Callable[[str], None] = lambda _: None) -> ImageInfo:
@@ -222,7 +232,9 @@ class GuestBuilder:
         if extracted.modules_dir is not None:
             index = module_index(extracted.modules_dir)
             builtin = builtin_modules(extracted.modules_dir)
-            order = module_load_order(BLOCK_MODULES + FILESYSTEM_MODULES, index, builtin, optional=FILESYSTEM_MODULES[1:])
+            order = module_load_order(
+                BLOCK_MODULES + FILESYSTEM_MODULES, index, builtin, optional=FILESYSTEM_MODULES[1:]
+            )
             for name in order:
                 archive.add_file(f"lib/modules/{name}.ko", module_bytes(index[name]), 0o644)
         archive.add_file(MODULE_LIST, "".join(f"{name}.ko\n" for name in order).encode(), 0o644)
@@ -262,7 +274,11 @@ class GuestBuilder:
             content_hash=image.content_hash,
             size_bytes=size,
             created_at=float(manifest["created_at"]),
-            details={"kernel": manifest["kernel_version"], "fio_version": manifest["fio_version"], "path": str(image.directory)},
+            details={
+                "kernel": manifest["kernel_version"],
+                "fio_version": manifest["fio_version"],
+                "path": str(image.directory),
+            },
         )
 
     def list(self) -> Sequence[ImageInfo]:

@@ -134,6 +134,7 @@ def add_program(archive: Archive, binary: Path, at: str) -> list[Path]:
 
 # --- kernel modules -------------------------------------------------------------------------
 
+
 def _module_name(filename: str) -> str:
     return re.sub(r"\.ko(\.xz|\.zst|\.gz)?$", "", filename).replace("-", "_")
 
@@ -155,7 +156,9 @@ def module_bytes(path: Path) -> bytes:
     if path.name.endswith(".ko.xz"):
         return lzma.decompress(data)
     if path.name.endswith((".ko.zst", ".ko.gz")):
-        raise UserError(f"kernel module {path.name} is compressed in a format the guest build cannot unpack (only .ko and .ko.xz)")
+        raise UserError(
+            f"kernel module {path.name} is compressed in a format the guest build cannot unpack (only .ko and .ko.xz)"
+        )
     return data
 
 
@@ -167,7 +170,9 @@ def module_depends(data: bytes) -> list[str]:
     return [name.decode().replace("-", "_") for name in match.group(1).split(b",") if name]
 
 
-def module_load_order(wanted: Sequence[str], index: dict[str, Path], builtin: Iterable[str], *, optional: Iterable[str] = ()) -> list[str]:
+def module_load_order(
+    wanted: Sequence[str], index: dict[str, Path], builtin: Iterable[str], *, optional: Iterable[str] = ()
+) -> list[str]:
     """Modules to insmod, dependencies first; built-in ones are skipped. A wanted module that is
     neither built in nor found is an error unless it is optional."""
     builtin = set(builtin)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from iocompare.environments.base import Instance
 from iocompare.environments.host import drop_host_caches
+from iocompare.environments.microvm.guest_init import GUEST_MOUNT_POINT
 from iocompare.environments.microvm.session import (
     GuestSession,
     cpu_delta,
@@ -22,7 +23,6 @@ from iocompare.environments.microvm.session import (
     write_job,
 )
 from iocompare.errors import ToolError
-from iocompare.environments.microvm.guest_init import GUEST_MOUNT_POINT
 from iocompare.model import FioRun
 
 if TYPE_CHECKING:
@@ -58,7 +58,9 @@ class MicroVMInstance(Instance):
             env._live.add(self)
             pid = self.session.start()
             self._registered.append(env.context.resources.add_process(pid, note=f"{env.name} VMM"))
-            args = self.session.wait_for("ready", timeout_s=env.config.boot_timeout_s, what="while booting (no ready marker from the guest)")
+            args = self.session.wait_for(
+                "ready", timeout_s=env.config.boot_timeout_s, what="while booting (no ready marker from the guest)"
+            )
             self.boot_to_ready_s = time.monotonic() - self.session.started_at
             self.ready = dict(item.split("=", 1) for item in args.split() if "=" in item)
             if env.variant.in_guest_fs and self._purpose == "trial":
@@ -124,7 +126,7 @@ class MicroVMInstance(Instance):
         assert pid is not None
         before = thread_cpu_seconds(pid)
         started = time.monotonic()
-        ok, details = session.command("run", timeout_s=timeout_s)
+        _ok, details = session.command("run", timeout_s=timeout_s)
         wall_s = time.monotonic() - started
         self._trial_facts = cpu_delta(before, thread_cpu_seconds(pid), self._env.is_vcpu_thread)
         files = read_result(self.control)
@@ -132,7 +134,12 @@ class MicroVMInstance(Instance):
             exit_code = int(files.get("rc", "").strip())
         except ValueError:
             raise session.failure(f"{self._env.name}: the guest returned no fio exit code ({details})") from None
-        argv = (f"{self._env.vmm_label}-guest:{GUEST_FIO_PATH}", "--output-format=json+", "--output=out.json", "job.fio")
+        argv = (
+            f"{self._env.vmm_label}-guest:{GUEST_FIO_PATH}",
+            "--output-format=json+",
+            "--output=out.json",
+            "job.fio",
+        )
         stderr = files.get("stderr.txt", "")
         return FioRun(argv, exit_code, files.get("out.json", ""), stderr, wall_s)
 

@@ -71,7 +71,9 @@ def _named_kernel(path: Path) -> KernelSource:
     modules = os.environ.get(MODULES_ENV)
     modules_dir = Path(modules) if modules else None
     if modules_dir is not None and not modules_dir.is_dir():
-        raise UserError(f"{MODULES_ENV}={modules_dir}: no such directory", hint="name the kernel's /lib/modules/<version> tree")
+        raise UserError(
+            f"{MODULES_ENV}={modules_dir}: no such directory", hint="name the kernel's /lib/modules/<version> tree"
+        )
     digest = hashlib.sha256(sha256_file(path).encode())
     if modules_dir is not None:
         for ko in sorted(modules_dir.rglob("*.ko*")):
@@ -86,7 +88,9 @@ def _apt_field(text: str, name: str) -> str | None:
 
 def _debian_kernel(downloads: Path, progress) -> KernelSource:
     if shutil.which("apt-cache") is None:
-        raise UserError("no guest kernel: apt-cache is not available", hint=f"set {KERNEL_ENV} to a linux-image-*.deb or a bzImage")
+        raise UserError(
+            "no guest kernel: apt-cache is not available", hint=f"set {KERNEL_ENV} to a linux-image-*.deb or a bzImage"
+        )
     depends = run(["apt-cache", "depends", DEBIAN_META_PACKAGE], timeout_s=60, check=False).stdout
     match = re.search(r"Depends: (linux-image-\S+)", depends)
     cached = sorted(downloads.glob("linux-image-*.deb"), key=lambda p: p.stat().st_mtime) if downloads.is_dir() else []
@@ -109,7 +113,10 @@ def _debian_kernel(downloads: Path, progress) -> KernelSource:
         progress(f"downloading {package} {version} with apt-get download")
         done = run(["apt-get", "download", f"{package}={version}"], timeout_s=900, cwd=str(downloads), check=False)
         if done.exit_code != 0 or not deb.is_file():
-            raise ToolError(f"apt-get download {package}={version} failed: {done.stderr.strip()[-500:]}", hint="run apt-get update; check the network")
+            raise ToolError(
+                f"apt-get download {package}={version} failed: {done.stderr.strip()[-500:]}",
+                hint="run apt-get update; check the network",
+            )
         if sha256_file(deb) != sha256:
             deb.unlink()
             raise ToolError(f"{deb.name}: SHA256 differs from the package index")
@@ -132,7 +139,9 @@ def extract_kernel(source: KernelSource, into: Path) -> ExtractedKernel:
     try:
         subprocess.run(["dpkg-deb", "-x", str(source.deb), str(into)], check=True, capture_output=True, timeout=600)
     except FileNotFoundError:
-        raise UserError("dpkg-deb not found: cannot unpack the kernel package", hint=f"set {KERNEL_ENV} to a bzImage") from None
+        raise UserError(
+            "dpkg-deb not found: cannot unpack the kernel package", hint=f"set {KERNEL_ENV} to a bzImage"
+        ) from None
     except subprocess.CalledProcessError as exc:
         raise ToolError(f"dpkg-deb -x {source.deb} failed: {exc.stderr.decode(errors='replace')[-500:]}") from None
     images = sorted((into / "boot").glob("vmlinuz-*"))
@@ -200,4 +209,3 @@ def _gzip(data: bytes) -> bytes:
 
 def _xz(data: bytes) -> bytes:
     return lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(data)
-

@@ -66,7 +66,9 @@ class VariantScheme:
                 )
             option = known[key]
             if value not in option.values:
-                raise UserError(f"{self.kind} drive option {token!r} is not supported: {key} must be one of {', '.join(option.values)}")
+                raise UserError(
+                    f"{self.kind} drive option {token!r} is not supported: {key} must be one of {', '.join(option.values)}"
+                )
             if key in chosen:
                 raise UserError(f"{self.kind} variant {text!r}: {key} is given twice")
             chosen[key] = value

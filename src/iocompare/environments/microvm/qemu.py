@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from iocompare.environments.microvm.environment import MicroVMEnvironment
-from iocompare.environments.microvm.session import GuestSession, create_control_disk
-from iocompare.environments.microvm.options import DriveOption, Variant, VariantScheme
-from iocompare.errors import UserError
-from iocompare.system.proc import run
-from iocompare.facts import storage_facts
 from iocompare.environments.microvm.guest_init import CONTROL_SERIAL, TARGET_SERIAL
+from iocompare.environments.microvm.options import DriveOption, Variant, VariantScheme
+from iocompare.environments.microvm.session import GuestSession, create_control_disk
+from iocompare.errors import UserError
+from iocompare.facts import storage_facts
+from iocompare.system.proc import run
 
 BINARY_ENV = "IOCOMPARE_QEMU_BINARY"
 ACCEL_ENV = "IOCOMPARE_QEMU_ACCEL"  # auto (probe), kvm or tcg
@@ -45,7 +45,11 @@ def _native_needs_direct(variant: Variant) -> str | None:
 SCHEME = VariantScheme(
     kind="qemu",
     options=(
-        DriveOption("cache", ("none", "writeback"), {"none": "O_DIRECT, host page cache bypassed", "writeback": "host page cache in the path"}),
+        DriveOption(
+            "cache",
+            ("none", "writeback"),
+            {"none": "O_DIRECT, host page cache bypassed", "writeback": "host page cache in the path"},
+        ),
         DriveOption("aio", ("io_uring", "native", "threads"), {"native": "Linux AIO", "threads": "thread pool"}),
     ),
     conflict=_native_needs_direct,
@@ -94,25 +98,44 @@ class QemuCommand:
             target_device += f",logical_block_size={size},physical_block_size={size}"
         return [
             self.binary,
-            "-name", f"{self.name},debug-threads=on",  # names vCPU threads "CPU n/TCG" for the CPU facts
-            "-M", "microvm,acpi=on",  # ACPI: the Debian kernel finds virtio-mmio devices only this way
-            "-accel", self.accelerator,
-            "-cpu", "host" if self.accelerator == "kvm" else "max",
-            "-m", str(self.memory_mib),
-            "-smp", str(self.vcpus),
-            "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-            "-chardev", "stdio,id=console,signal=off",
-            "-serial", "chardev:console",
-            "-kernel", str(self.kernel),
-            "-initrd", str(self.initrd),
-            "-append", self.kernel_cmdline,
-            "-drive", (
+            "-name",
+            f"{self.name},debug-threads=on",  # names vCPU threads "CPU n/TCG" for the CPU facts
+            "-M",
+            "microvm,acpi=on",  # ACPI: the Debian kernel finds virtio-mmio devices only this way
+            "-accel",
+            self.accelerator,
+            "-cpu",
+            "host" if self.accelerator == "kvm" else "max",
+            "-m",
+            str(self.memory_mib),
+            "-smp",
+            str(self.vcpus),
+            "-nodefaults",
+            "-no-user-config",
+            "-display",
+            "none",
+            "-no-reboot",
+            "-chardev",
+            "stdio,id=console,signal=off",
+            "-serial",
+            "chardev:console",
+            "-kernel",
+            str(self.kernel),
+            "-initrd",
+            str(self.initrd),
+            "-append",
+            self.kernel_cmdline,
+            "-drive",
+            (
                 f"id=target,file={qemu_escape(str(self.target))},format=raw,if=none,"
                 f"cache={self.cache},aio={self.aio},discard=ignore,detect-zeroes=off"
             ),
-            "-device", target_device,
-            "-drive", f"id=control,file={qemu_escape(str(self.control))},format=raw,if=none,cache=writethrough,aio=threads",
-            "-device", f"virtio-blk-device,drive=control,serial={CONTROL_SERIAL}",
+            "-device",
+            target_device,
+            "-drive",
+            f"id=control,file={qemu_escape(str(self.control))},format=raw,if=none,cache=writethrough,aio=threads",
+            "-device",
+            f"virtio-blk-device,drive=control,serial={CONTROL_SERIAL}",
         ]
 
 
@@ -175,12 +198,16 @@ def _probe_kvm(binary: str, kernel: Path, initrd: Path, scratch: Path) -> AccelD
         target, control = work / "target.img", work / "control.img"
         create_control_disk(target)
         create_control_disk(control)
-        command = QemuCommand(binary, "kvm", 512, 1, kernel, initrd, target, control, "writeback", "threads", None, "iocompare-kvm-probe")
+        command = QemuCommand(
+            binary, "kvm", 512, 1, kernel, initrd, target, control, "writeback", "threads", None, "iocompare-kvm-probe"
+        )
         session = GuestSession(command.argv(), console_log=work / "console.log", label="qemu (KVM probe)")
         session.start()
         try:
-            session.wait_for("ready", timeout_s=PROBE_TIMEOUT_S, what="", fail_if=lambda err: any(s in err for s in _KVM_FAILURES))
-        except Exception as exc:  # noqa: BLE001 - any failure means "not KVM"
+            session.wait_for(
+                "ready", timeout_s=PROBE_TIMEOUT_S, what="", fail_if=lambda err: any(s in err for s in _KVM_FAILURES)
+            )
+        except Exception as exc:
             first = next((line for line in str(exc).splitlines()[1:] if line.strip()), str(exc).splitlines()[0])
             return AccelDecision("tcg", f"KVM probe boot failed: {first.strip()[:200]}")
         return AccelDecision("kvm", "KVM probe boot reached the guest")
@@ -241,7 +268,9 @@ class QemuEnvironment(MicroVMEnvironment):
         return self.variant.get("cache") == "none"
 
     def guest_logical_block_size(self) -> int | None:
-        value = storage_facts(self.scratch if self.scratch.exists() else self.context.target).get("logical_block_size", "")
+        value = storage_facts(self.scratch if self.scratch.exists() else self.context.target).get(
+            "logical_block_size", ""
+        )
         return int(value) if value.isdigit() and int(value) >= 512 else None
 
     def vmm_facts(self) -> dict[str, str]:

@@ -19,8 +19,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from iocompare.environments.microvm.guest_init import (
+    CONTROL_DISK_BYTES,
+    CONTROL_JOB_OFFSET,
+    CONTROL_LABEL,
+    CONTROL_RESULT_OFFSET,
+    MARKER,
+)
 from iocompare.errors import ToolError
-from iocompare.environments.microvm.guest_init import CONTROL_DISK_BYTES, CONTROL_JOB_OFFSET, CONTROL_LABEL, CONTROL_RESULT_OFFSET, MARKER
 
 CONSOLE_TAIL_LINES = 25
 _PR_SET_PDEATHSIG = 1
@@ -168,7 +174,9 @@ class GuestSession:
             stderr = self._stderr.decode(errors="replace").strip()
             tail = "\n".join(self._lines[-CONSOLE_TAIL_LINES:])
         parts = [f"{self.label} stderr: {stderr[-1500:]}"] if stderr else []
-        parts.append(f"console (last {CONSOLE_TAIL_LINES} lines):\n{tail}" if tail.strip() else "console: (nothing printed)")
+        parts.append(
+            f"console (last {CONSOLE_TAIL_LINES} lines):\n{tail}" if tail.strip() else "console: (nothing printed)"
+        )
         return "\n".join(parts)
 
     def failure(self, message: str) -> GuestFailure:
@@ -226,6 +234,7 @@ class GuestSession:
 
 # --- control disk ---------------------------------------------------------------------------
 
+
 def create_control_disk(path: Path) -> None:
     with open(path, "wb") as handle:
         handle.write(CONTROL_LABEL.encode().ljust(512, b"\0"))
@@ -269,6 +278,7 @@ def read_result(path: Path) -> dict[str, str]:
 
 # --- host CPU of the VMM's threads ----------------------------------------------------------
 
+
 def thread_cpu_seconds(pid: int) -> dict[int, tuple[str, float]]:
     """tid -> (thread name, user+system CPU seconds) for every thread of `pid`."""
     threads: dict[int, tuple[str, float]] = {}
@@ -287,7 +297,9 @@ def thread_cpu_seconds(pid: int) -> dict[int, tuple[str, float]]:
     return threads
 
 
-def cpu_delta(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], is_vcpu: Callable[[str], bool]) -> dict[str, str]:
+def cpu_delta(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], is_vcpu: Callable[[str], bool]
+) -> dict[str, str]:
     """Facts: CPU seconds the VMM used between two snapshots, all threads and vCPU threads."""
     total = vcpu = 0.0
     vcpus = 0
@@ -297,4 +309,9 @@ def cpu_delta(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, 
         if is_vcpu(name):
             vcpu += used
             vcpus += 1
-    return {"vmm_cpu_s": f"{total:.2f}", "vcpu_cpu_s": f"{vcpu:.2f}", "vmm_other_cpu_s": f"{total - vcpu:.2f}", "vcpu_threads": str(vcpus)}
+    return {
+        "vmm_cpu_s": f"{total:.2f}",
+        "vcpu_cpu_s": f"{vcpu:.2f}",
+        "vmm_other_cpu_s": f"{total - vcpu:.2f}",
+        "vcpu_threads": str(vcpus),
+    }
