@@ -71,7 +71,8 @@ def main() -> None:
         print("verdict counts: " + ", ".join(f"{v.value}: {n}" for v, n in verdicts.most_common()))
         # With q = 0.05 and every null true, BH controls the family-wise chance of any false call at 5 %.
         print(
-            f"faster/slower verdicts: {called} of {len(comparisons)} ({'OK' if called <= 1 else 'MORE THAN FDR ALLOWS'})"
+            f"faster/slower verdicts: {called} of {len(comparisons)} "
+            f"({'OK' if called <= 1 else 'MORE THAN FDR ALLOWS'})"
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -66,14 +66,16 @@ def main() -> None:
                 iops[(stored.trial.environment, stored.trial.round)] = stored.result.total_iops
                 order.setdefault(stored.trial.round, []).append(stored.trial.environment)
         print(
-            f"4 KiB random read QD32, {args.runtime} s + 2 s ramp, 1 GiB working set, {len(order)} rounds, target {args.target}"
+            f"4 KiB random read QD32, {args.runtime} s + 2 s ramp, 1 GiB working set, {len(order)} rounds, "
+            f"target {args.target}"
         )
         rounds = sorted(order)  # the runner may add rounds (adaptive stopping)
         hosts = [iops[("host", r)] for r in rounds if ("host", r) in iops]
         if len(hosts) > 1:
             spread = statistics.stdev(hosts) / statistics.mean(hosts)
             print(
-                f"  host alone: CV {spread:.1%} over {len(hosts)} rounds (machine noise; a shared disk makes ratios noisy)"
+                f"  host alone: CV {spread:.1%} over {len(hosts)} rounds (machine noise; "
+                "a shared disk makes ratios noisy)"
             )
         for engine in engines:
             ratios = []

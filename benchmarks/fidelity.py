@@ -142,7 +142,8 @@ def main() -> None:
         layout(hand_file)
         side = "bare fio command line" if args.plain else "same options, fresh layout, caches dropped"
         print(
-            f"fidelity: {args.rounds} rounds, ramp {args.ramp} s + runtime {args.runtime} s, working set {SIZE}; by hand: {side}"
+            f"fidelity: {args.rounds} rounds, ramp {args.ramp} s + runtime {args.runtime} s, working set {SIZE}; "
+            f"by hand: {side}"
         )
         print(f"{'cell':<16} {'ratios iocompare/by-hand per round':<48} median  verdict")
         all_ok = True

@@ -41,9 +41,12 @@ DISK = {
 }
 ENVIRONMENTS = (
     ("host", "host", {"kind": "host", **DISK}),
-    ("podman", "podman", {"kind": "podman", "mount_kind": "bind", "runtime": "runc", "cgroup_manager": "cgroupfs", "host_fs_type": "ext4", **DISK}),
-    ("qemu", "qemu", {"kind": "qemu", "vmm": "qemu", "accelerator": "tcg", "timing_caveat": "software emulation (TCG): timings do not represent a KVM host",
-                      "drive_cache": "none", "drive_aio": "io_uring", "drive_interface": "virtio-blk (virtio-mmio)", "disk_image": "/var/tmp/x/disk.img", **DISK}),
+    ("podman", "podman", {"kind": "podman", "mount_kind": "bind", "runtime": "runc", "cgroup_manager": "cgroupfs",
+                          "host_fs_type": "ext4", **DISK}),
+    ("qemu", "qemu", {"kind": "qemu", "vmm": "qemu", "accelerator": "tcg",
+                      "timing_caveat": "software emulation (TCG): timings do not represent a KVM host",
+                      "drive_cache": "none", "drive_aio": "io_uring", "drive_interface": "virtio-blk (virtio-mmio)",
+                      "disk_image": "/var/tmp/x/disk.img", **DISK}),
     ("docker", "docker", {"kind": "docker", "mount_kind": "volume", "runtime": "runc", "host_fs_type": "ext4", **DISK}),
 )  # fmt: skip
 SPEED = {"host": 1.0, "podman": 0.98, "qemu": 0.55, "docker": 0.97}
@@ -55,14 +58,16 @@ def build(db: Path, trials_per_cell: int) -> int:
     for w in range(20):
         pattern = patterns[w % len(patterns)]
         for block in BLOCKS:
-            cells.append(make_cell(workload=f"w{w:02d}-{pattern.value}", pattern=pattern, block_size_bytes=block, iodepth=32 if block < 1 << 20 else 16,
-                                   read_percent=70 if pattern.mixed else None, runtime_s=10, ramp_s=2))  # fmt: skip
+            cells.append(make_cell(workload=f"w{w:02d}-{pattern.value}", pattern=pattern, block_size_bytes=block,
+                                   iodepth=32 if block < 1 << 20 else 16, read_percent=70 if pattern.mixed else None,
+                                   runtime_s=10, ramp_s=2))  # fmt: skip
     rng = random.Random(7)
     index = 0
     with Store.open(db) as store:
         run_id = store.create_run(
             name="scale", suite_name="scale", suite_json="{}", settings={"target": "/var/tmp"},
-            host_facts={"hostname": "bench", "kernel": "6.1.0", "cpu_model": "x86", "cpu_count": "2", "memory_bytes": str(24 << 30)},
+            host_facts={"hostname": "bench", "kernel": "6.1.0", "cpu_model": "x86", "cpu_count": "2",
+                        "memory_bytes": str(24 << 30)},
             environments=list(ENVIRONMENTS), cells=cells,
         )  # fmt: skip
         for round_ in range(trials_per_cell):
@@ -77,11 +82,13 @@ def build(db: Path, trials_per_cell: int) -> int:
                     result = result_for(cell, bw)
                     rb = result.read.io_bytes if result.read else 0
                     wb = result.write.io_bytes if result.write else 0
-                    samples = [Sample(k * 0.5, 30 + 5 * rng.random(), 80 + 10 * rng.random(), int(rb * 1.02 * k / 24), int(wb * 1.02 * k / 24), 100 << 30)
+                    samples = [Sample(k * 0.5, 30 + 5 * rng.random(), 80 + 10 * rng.random(),
+                                      int(rb * 1.02 * k / 24), int(wb * 1.02 * k / 24), 100 << 30)
                                for k in range(25)]  # fmt: skip
                     trial = make_trial(index, round=round_, cell=cell, environment=env)
-                    store.record_trial(run_id, trial, status=TrialStatus.OK, reason=None, started_at=float(index), ended_at=index + 12.0,
-                                       result=result, raw=None, facts={}, samples=samples)  # fmt: skip
+                    store.record_trial(run_id, trial, status=TrialStatus.OK, reason=None, started_at=float(index),
+                                       ended_at=index + 12.0, result=result, raw=None, facts={},
+                                       samples=samples)  # fmt: skip
                     index += 1
         store.finish_run(run_id, RunStatus.COMPLETE)
     return index
@@ -110,7 +117,8 @@ def main() -> None:
     start = time.perf_counter()
     trials = build(db, args.trials_per_cell)
     print(
-        f"stored run: {trials:,} trials, 100 cells x 4 environments, 25 samples per trial ({time.perf_counter() - start:.1f} s to write)"
+        f"stored run: {trials:,} trials, 100 cells x 4 environments, "
+        f"25 samples per trial ({time.perf_counter() - start:.1f} s to write)"
     )
     cli = [sys.executable, "-m", "iocompare"]
     html = workdir / "report.html"
@@ -122,7 +130,8 @@ def main() -> None:
         [*cli, "report", "scale", "--db", str(db), "--format", "markdown", "--output", str(workdir / "md")]
     )
     print(
-        f"markdown + PNGs:  {wall:6.2f} s, peak RSS (max of both children) {rss_md:6.1f} MiB, {len(list((workdir / 'md').glob('*.png')))} PNG files"
+        f"markdown + PNGs:  {wall:6.2f} s, peak RSS (max of both children) {rss_md:6.1f} MiB, "
+        f"{len(list((workdir / 'md').glob('*.png')))} PNG files"
     )
     wall, _ = timed_child([*cli, "report", "scale", "--db", str(db), "--format", "json"])
     print(f"json report:      {wall:6.2f} s (the analysis alone, for reference)")

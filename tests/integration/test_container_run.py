@@ -128,8 +128,8 @@ def test_ctrl_c_mid_trial_removes_containers_and_volumes(
 def test_leftovers_of_a_dead_run_are_removed_at_the_next_start(capsys, tiny_suite, isolated_db, target, fresh_engines):
     dead = subprocess.Popen(["true"])
     dead.wait()
-    labels = ["--label", "iocompare.run=deadbeef", "--label", f"iocompare.pid={dead.pid}", "--label", "iocompare.pid_start=1.00",
-              "--label", f"iocompare.host={os.uname().nodename}"]  # fmt: skip
+    labels = ["--label", "iocompare.run=deadbeef", "--label", f"iocompare.pid={dead.pid}",
+              "--label", "iocompare.pid_start=1.00", "--label", f"iocompare.host={os.uname().nodename}"]  # fmt: skip
     alive = [
         "--label",
         "iocompare.run=alive",

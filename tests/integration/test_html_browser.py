@@ -40,8 +40,10 @@ def copy_renamed(db: Path, source: str, rename: dict[str, str], name: str) -> No
         run_id = store.resolve_run(source)
         run, samples = store.load_run(run_id), store.run_samples(run_id)
         new = store.create_run(
-            name=name, suite_name=run.info.suite_name, suite_json=run.suite_json, settings=run.settings, host_facts=run.host_facts,
-            environments=[(rename.get(env, env), kind, facts) for env, (kind, facts) in run.environments.items()], cells=run.cells,
+            name=name, suite_name=run.info.suite_name, suite_json=run.suite_json, settings=run.settings,
+            host_facts=run.host_facts,
+            environments=[(rename.get(env, env), kind, facts) for env, (kind, facts) in run.environments.items()],
+            cells=run.cells,
         )  # fmt: skip
         for st in run.trials:
             trial = st.trial.__class__(
@@ -51,8 +53,9 @@ def copy_renamed(db: Path, source: str, rename: dict[str, str], name: str) -> No
                 rename.get(st.trial.environment, st.trial.environment),
                 st.trial.seed,
             )
-            store.record_trial(new, trial, status=st.status, reason=st.reason, started_at=st.started_at, ended_at=st.ended_at,
-                               result=st.result, raw=None, facts=st.facts, samples=samples.get(st.id, ()))  # fmt: skip
+            store.record_trial(new, trial, status=st.status, reason=st.reason, started_at=st.started_at,
+                               ended_at=st.ended_at, result=st.result, raw=None, facts=st.facts,
+                               samples=samples.get(st.id, ()))  # fmt: skip
         store.finish_run(new, RunStatus.COMPLETE)
 
 

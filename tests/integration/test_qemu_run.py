@@ -145,9 +145,7 @@ def test_a_trial_by_hand_then_ctrl_c_kills_the_vm_and_removes_its_files(qemu_env
             assert psutil.pid_exists(pid) and instance.boot_to_ready_s > 0
             assert instance.prepare()["guest_caches_dropped"] == "yes"
             cell = make_cell(runtime_s=1, ramp_s=0, working_set_bytes=32 << 20)
-            fio_run = instance.run_fio(
-                render_job(cell, filename=env.working_set_path(32 << 20), seed=7), timeout_s=120
-            )
+            fio_run = instance.run_fio(render_job(cell, filename=env.working_set_path(32 << 20), seed=7), timeout_s=120)
             assert fio_run.exit_code == 0, fio_run.stderr
             assert parse_fio_output(fio_run.output_json, cell=cell).read.iops > 0
             cpu = instance.after_run_facts()  # host CPU of the VMM during fio, vCPU threads apart

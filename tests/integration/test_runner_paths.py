@@ -69,7 +69,8 @@ def test_interrupt_keeps_finished_trials_and_cleans_up(tmp_path, capsys, tiny_su
 def test_buffered_io_with_small_working_set_is_refused_not_run(tmp_path, capsys, isolated_db):
     suite = tmp_path / "buffered.toml"
     suite.write_text(
-        'name = "buffered"\nruntime_s = 1\nramp_s = 0\nrepeat = 1\nmax_repeat = 1\ndirect = false\n[working_set]\nsize = "16m"\n'
+        'name = "buffered"\nruntime_s = 1\nramp_s = 0\nrepeat = 1\nmax_repeat = 1\ndirect = false\n'
+        '[working_set]\nsize = "16m"\n'
         '[[workloads]]\nname = "rr"\npattern = "rand-read"\n'
     )
     target = tmp_path / "t"

@@ -14,8 +14,10 @@ EVIL = "<script>alert(1)</script>"
 EVIL_WORKLOAD = 'rr "$x$" <b>&amp;'
 READ = make_cell(workload=EVIL_WORKLOAD)
 WRITES = [seq_write_cell(1 << 20), seq_write_cell(4 << 20)]
-QEMU_FACTS = {**DISK_FACTS, "vmm": "qemu", "accelerator": "tcg", "timing_caveat": "software emulation (TCG): timings do not represent a KVM host",
-              "drive_cache": "none", "drive_aio": "io_uring", "drive_interface": "virtio-blk (virtio-mmio)", "disk_image": "/var/tmp/x/disk.img"}  # fmt: skip
+QEMU_FACTS = {**DISK_FACTS, "vmm": "qemu", "accelerator": "tcg",
+              "timing_caveat": "software emulation (TCG): timings do not represent a KVM host",
+              "drive_cache": "none", "drive_aio": "io_uring", "drive_interface": "virtio-blk (virtio-mmio)",
+              "disk_image": "/var/tmp/x/disk.img"}  # fmt: skip
 
 
 def hostile_builder() -> RunBuilder:
@@ -36,10 +38,12 @@ def store_run(db: Path, b: RunBuilder, name: str = "evil-run") -> int:
     with Store.open(db) as s:
         run_id = s.create_run(
             name=name, suite_name=f"suite {EVIL}", suite_json="{}", settings={"target": "/mnt/t"},
-            host_facts=run.host_facts, environments=[(env, kind, facts) for env, (kind, facts) in run.environments.items()], cells=run.cells,
+            host_facts=run.host_facts,
+            environments=[(env, kind, facts) for env, (kind, facts) in run.environments.items()], cells=run.cells,
         )  # fmt: skip
         for t in run.trials:
-            s.record_trial(run_id, t.trial, status=t.status, reason=t.reason, started_at=float(t.id), ended_at=t.id + 1.0, result=t.result,
-                           raw=make_fio_run(), facts=t.facts, samples=b.samples.get(t.id, []))  # fmt: skip
+            s.record_trial(run_id, t.trial, status=t.status, reason=t.reason, started_at=float(t.id),
+                           ended_at=t.id + 1.0, result=t.result, raw=make_fio_run(), facts=t.facts,
+                           samples=b.samples.get(t.id, []))  # fmt: skip
         s.finish_run(run_id, RunStatus.COMPLETE)
     return run_id

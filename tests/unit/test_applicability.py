@@ -1,4 +1,3 @@
-
 from builders import GiB, make_cell
 
 from iocompare.environments.base import CacheLayer

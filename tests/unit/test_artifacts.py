@@ -318,7 +318,9 @@ def test_faster_than_host_needs_more_than_noise_and_skips_host_twins():
 
     def evidence(kind, iops_values):
         results = [make_result(read=True, write=False) for _ in iops_values]
-        results = [dataclasses.replace(r, read=make_direction(iops=v)) for r, v in zip(results, iops_values, strict=False)]
+        results = [
+            dataclasses.replace(r, read=make_direction(iops=v)) for r, v in zip(results, iops_values, strict=False)
+        ]
         trials = tuple(TrialEvidence(i, TrialStatus.OK, None, r, None, None) for i, r in enumerate(results))
         return CellEvidence(cell, "env", kind, {}, trials)
 

@@ -16,8 +16,8 @@ from iocompare.analysis.compare import (
     Verdict,
     compare_cells,
     compare_run,
-    default_baseline,
     metric_values,
+    run_baseline,
     signed_pct,
     stability_warnings,
 )
@@ -176,8 +176,8 @@ def test_compare_run_over_a_stored_run():
     b.add_values(other, "host", lognormal(4, 900 * MiB)).add_values(other, "vm", lognormal(5, 400 * MiB))
     b.add(other, "ctr", None, status=TrialStatus.FAILED, reason="boom")
     run = b.build()
-    assert default_baseline(run) == "host"
-    assert len(metric_values(run)[(cell.key, "vm")]) == 5
+    assert run_baseline(run) == "host"
+    assert len(metric_values(run.trials)[(cell.key, "vm")]) == 5
     got = {(c.key, c.candidate): c for c in compare_run(run, policy=FAST)}
     assert got[(cell.key, "vm")].verdict is Verdict.FASTER
     assert got[(other.key, "vm")].verdict is Verdict.SLOWER
@@ -189,5 +189,5 @@ def test_compare_run_over_a_stored_run():
 
 def test_default_baseline_without_a_host_named_host():
     run = RunBuilder({"a": ("container", {}), "h2": ("host", {})}).build()
-    assert default_baseline(run) == "h2"
-    assert default_baseline(RunBuilder({"a": ("container", {}), "b": ("qemu", {})}).build()) == "a"
+    assert run_baseline(run) == "h2"
+    assert run_baseline(RunBuilder({"a": ("container", {}), "b": ("qemu", {})}).build()) == "a"

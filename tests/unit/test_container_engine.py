@@ -10,7 +10,10 @@ from iocompare.environments.container.engine import ConfigError, Engine, Runtime
 from iocompare.system.proc import Completed
 
 HYBRID = "Error: OCI runtime error: crun: cgroups in hybrid mode not supported, drop all controllers from cgroupv2"
-RLIMIT = "Error: runc: runc create failed: error setting rlimits for ready process: error setting rlimit type 7: operation not permitted"
+RLIMIT = (
+    "Error: runc: runc create failed: error setting rlimits for ready process: "
+    "error setting rlimit type 7: operation not permitted"
+)
 
 
 def completed(code: int, stderr: str = "") -> Completed:

@@ -55,7 +55,9 @@ def body_schema(spec: dict, method: str, path: str) -> dict:
     for template, operations in spec["paths"].items():
         pattern = template.replace("{", "").replace("}", "")
         parts, wanted = template.strip("/").split("/"), path.strip("/").split("/")
-        if len(parts) != len(wanted) or not all(p.startswith("{") or p == w for p, w in zip(parts, wanted, strict=False)):
+        if len(parts) != len(wanted) or not all(
+            p.startswith("{") or p == w for p, w in zip(parts, wanted, strict=False)
+        ):
             continue
         del pattern
         operation = operations[method.lower()]

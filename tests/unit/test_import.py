@@ -16,8 +16,9 @@ from iocompare.model import Pattern
 from iocompare.store import Store
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fio"
-GOOD = ["randread_qd32_4k.json", "randread_qd32_4k_plain.json", "randrw_70_30.json", "seqwrite_1m.json", "fsync_probe.json",
-        "randread_two_jobs_no_group.json", "client_server_two_clients.json", "client_server_fsync_probe.json"]  # fmt: skip
+GOOD = ["randread_qd32_4k.json", "randread_qd32_4k_plain.json", "randrw_70_30.json", "seqwrite_1m.json",
+        "fsync_probe.json", "randread_two_jobs_no_group.json", "client_server_two_clients.json",
+        "client_server_fsync_probe.json"]  # fmt: skip
 
 
 def fx(*names: str) -> list[str]:

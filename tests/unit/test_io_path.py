@@ -26,16 +26,17 @@ def test_host_raw_block_device():
 
 
 def test_container_bind_and_tmpfs():
-    facts = {**HOST, "mount_kind": "bind", "host_fs_type": "ext4", "fs_type": "ext4", "runtime": "runc", "cgroup_manager": "cgroupfs",
-             "container_target_path": "/data"}  # fmt: skip
+    facts = {**HOST, "mount_kind": "bind", "host_fs_type": "ext4", "fs_type": "ext4", "runtime": "runc",
+             "cgroup_manager": "cgroupfs", "container_target_path": "/data"}  # fmt: skip
     assert describe(io_path("podman", facts)) == "container fio → podman runc → bind mount → ext4 → /dev/vda"
     tmpfs = io_path("docker", {**facts, "mount_kind": "tmpfs", "fs_type": "tmpfs", "memory_backed": "yes"})
     assert tmpfs[-1].label == "tmpfs mount" and "memory-backed" in tmpfs[-1].warning
 
 
 def test_qemu_tcg_and_firecracker():
-    qemu = {**HOST, "vmm": "qemu", "accelerator": "tcg", "drive_cache": "none", "drive_aio": "io_uring", "drive_interface": "virtio-blk (virtio-mmio)",
-            "guest_target": "raw virtio-blk disk", "disk_image": "/var/tmp/s/disk.img", "disk_image_format": "raw"}  # fmt: skip
+    qemu = {**HOST, "vmm": "qemu", "accelerator": "tcg", "drive_cache": "none", "drive_aio": "io_uring",
+            "drive_interface": "virtio-blk (virtio-mmio)", "guest_target": "raw virtio-blk disk",
+            "disk_image": "/var/tmp/s/disk.img", "disk_image_format": "raw"}  # fmt: skip
     hops = io_path("qemu", qemu)
     assert describe(hops) == "guest fio → virtio-blk (virtio-mmio) → QEMU (tcg) → raw image → ext4 → /dev/vda"
     assert hops[2].detail == "cache=none aio=io_uring" and "TCG" in hops[2].warning

@@ -1,7 +1,8 @@
 from builders import make_cell
 
+from iocompare.analysis.baseline import default_baseline
 from iocompare.analysis.stopping import Stop
-from iocompare.execute.adaptive import baseline_of, decide, extra_round
+from iocompare.execute.adaptive import decide, extra_round
 from iocompare.spec.load import validate_suite
 from iocompare.spec.references import with_references
 
@@ -74,4 +75,4 @@ def test_extra_rounds_are_deterministic_and_cover_every_environment():
     assert sorted((t.cell.workload, t.environment) for t in one) == sorted(
         (c, e) for c in "ab" for e in ("host", "x", "y")
     )
-    assert baseline_of(["podman", "host"]) == "host" and baseline_of(["a", "b"]) == "a"
+    assert default_baseline(["podman", "host"]) == "host" and default_baseline(["a", "b"]) == "a"

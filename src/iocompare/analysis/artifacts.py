@@ -168,7 +168,8 @@ def check_working_set(ev: CellEvidence, refs: References, th: Thresholds) -> Che
                 c,
                 CheckStatus.FIRED,
                 label,
-                f"the {format_size(ws)} working set is smaller than {th.cache_multiple:g}x the {layer} ({format_size(ram)}) that is not bypassed",
+                f"the {format_size(ws)} working set is smaller than {th.cache_multiple:g}x the {layer} "
+                f"({format_size(ram)}) that is not bypassed",
                 working_set_bytes=ws,
                 cache_bytes=ram,
             )
@@ -224,7 +225,8 @@ def check_latency_floor(ev: CellEvidence, refs: References, th: Thresholds) -> C
             c,
             CheckStatus.FIRED,
             "below the device's latency floor",
-            f"median read latency {format_ns(mine)} is below the host device's QD1 latency {format_ns(floor)}: served from memory",
+            f"median read latency {format_ns(mine)} is below the host device's QD1 latency {format_ns(floor)}: "
+            "served from memory",
             **evidence,
         )
     return _result(
@@ -290,7 +292,8 @@ def check_flush(ev: CellEvidence, refs: References, th: Thresholds) -> CheckResu
             c,
             CheckStatus.FIRED,
             "flushes not honoured",
-            f"fdatasync takes {format_ns(mine)} against the host device's {format_ns(host)}: flushes do not reach the disk",
+            f"fdatasync takes {format_ns(mine)} against the host device's {format_ns(host)}: "
+            "flushes do not reach the disk",
             **evidence,
         )
     return _result(

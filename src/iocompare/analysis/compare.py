@@ -16,9 +16,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from iocompare.analysis import stats
+from iocompare.analysis.baseline import default_baseline
 from iocompare.analysis.stats import RatioEstimate, SampleSummary
 from iocompare.model import FioResult, Pattern, TrialStatus
-from iocompare.store.records import StoredRun
+from iocompare.store.records import StoredRun, StoredTrial, by_cell_and_environment
 
 
 class Metric(str, enum.Enum):
@@ -119,7 +120,10 @@ class Comparison:
         )
         if self.verdict in (Verdict.FASTER, Verdict.SLOWER) and s.ci is not None:
             if self.verdict is Verdict.FASTER:
-                return f"{(s.ratio - 1) * 100:.0f} % {better} (CI {(s.ci.low - 1) * 100:.0f} to {(s.ci.high - 1) * 100:.0f} %)"
+                return (
+                    f"{(s.ratio - 1) * 100:.0f} % {better} "
+                    f"(CI {(s.ci.low - 1) * 100:.0f} to {(s.ci.high - 1) * 100:.0f} %)"
+                )
             return (
                 f"{(1 - s.ratio) * 100:.0f} % {worse} (CI {(1 - s.ci.high) * 100:.0f} to {(1 - s.ci.low) * 100:.0f} %)"
             )
@@ -164,7 +168,8 @@ def stability_warnings(
             StabilityWarning(
                 "first-trial-outlier",
                 environment,
-                f"{environment}: first trial {signed_pct(values[0] / centre)} % off the median of the other {len(rest)}",
+                f"{environment}: first trial {signed_pct(values[0] / centre)} % "
+                f"off the median of the other {len(rest)}",
             )
         )
     return tuple(warnings)
@@ -227,7 +232,8 @@ def compare_cells(
             p = stats.permutation_pvalue(item.a_values, item.b_values, n_permutations=policy.n_permutations, seed=seed)
         partial.append((item, a, b, estimate, p))
     tested = [i for i, row in enumerate(partial) if row[4] is not None]
-    adjusted = dict(zip(tested, stats.benjamini_hochberg([partial[i][4] for i in tested]), strict=True))
+    tested_p = [row[4] for row in partial if row[4] is not None]
+    adjusted = dict(zip(tested, stats.benjamini_hochberg(tested_p), strict=True))
     out = []
     for i, (item, a, b, estimate, p) in enumerate(partial):
         p_adj = adjusted.get(i)
@@ -247,26 +253,30 @@ def compare_cells(
 # --- adapters from stored runs -------------------------------------------------------------
 
 
-def default_baseline(run: StoredRun) -> str:
-    """'host' when present, else the first environment of kind host, else the first planned."""
-    if "host" in run.environments:
-        return "host"
-    for name, (kind, _facts) in run.environments.items():
-        if kind == "host":
-            return name
-    return next(iter(run.environments))
+def run_baseline(run: StoredRun) -> str:
+    """The baseline of a stored run, by the one rule of analysis/baseline.py."""
+    chosen = default_baseline(run.environments, {name: kind for name, (kind, _f) in run.environments.items()})
+    if chosen is None:
+        raise ValueError("a run without environments has no baseline")
+    return chosen
 
 
-def metric_values(run: StoredRun, metric: Metric = Metric.THROUGHPUT) -> dict[tuple[str, str], tuple[float, ...]]:
+def metric_values(
+    trials: Iterable[StoredTrial], metric: Metric = Metric.THROUGHPUT
+) -> dict[tuple[str, str], tuple[float, ...]]:
     """(cell key, environment) -> the metric of every successful trial, in trial order."""
-    out: dict[tuple[str, str], list[float]] = {}
-    for stored in sorted(run.trials, key=lambda t: t.trial.index):
-        if stored.status is not TrialStatus.OK or stored.result is None:
-            continue
-        value = metric.of(stored.result, stored.trial.cell.pattern)
-        if value is not None and value > 0:
-            out.setdefault((stored.trial.cell.key, stored.trial.environment), []).append(value)
-    return {k: tuple(v) for k, v in out.items()}
+    out: dict[tuple[str, str], tuple[float, ...]] = {}
+    for key, group in by_cell_and_environment(trials).items():
+        values = [
+            value
+            for stored in group
+            if stored.status is TrialStatus.OK and stored.result is not None
+            for value in [metric.of(stored.result, stored.trial.cell.pattern)]
+            if value is not None and value > 0
+        ]
+        if values:
+            out[key] = tuple(values)
+    return out
 
 
 def compare_run(
@@ -283,9 +293,9 @@ def compare_run(
     `suspects` maps (cell key, environment) to the labels of the artifact checks that fired
     there (see artifacts.suspect_labels).
     """
-    base = baseline or default_baseline(run)
+    base = baseline or run_baseline(run)
     names = [c for c in (candidates if candidates is not None else run.environments) if c != base]
-    values = metric_values(run, metric)
+    values = metric_values(run.trials, metric)
     flags = suspects or {}
     present = {(t.trial.cell.key, t.trial.environment) for t in run.trials}
     inputs = [

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from iocompare.analysis import stats
-from iocompare.analysis.compare import Metric, Policy, cell_seed, default_baseline, metric_values
+from iocompare.analysis.compare import Metric, Policy, cell_seed, metric_values, run_baseline
 from iocompare.analysis.stats import Interval, RatioEstimate
 from iocompare.model import Cell, FioResult, Pattern, TrialStatus
-from iocompare.store.records import StoredRun
+from iocompare.store.records import StoredRun, by_cell_and_environment
 from iocompare.units import format_size
 
 
@@ -130,9 +130,9 @@ def cross_block_from_results(
             for block, (cell, rs) in sorted(points.items()):
                 if block not in base:
                     continue
-                a = [Metric.THROUGHPUT.of(r, pattern) for r in base[block][1]]
-                b = [Metric.THROUGHPUT.of(r, pattern) for r in rs]
-                a, b = [v for v in a if v], [v for v in b if v]
+                raw_a = [Metric.THROUGHPUT.of(r, pattern) for r in base[block][1]]
+                raw_b = [Metric.THROUGHPUT.of(r, pattern) for r in rs]
+                a, b = [v for v in raw_a if v], [v for v in raw_b if v]
                 if a and b:
                     seed = cell_seed(policy, cell.key, baseline, env)
                     row.append(
@@ -151,14 +151,15 @@ def cross_block_from_results(
 
 def ok_results(run: StoredRun) -> dict[tuple[Cell, str], list[FioResult]]:
     out: dict[tuple[Cell, str], list[FioResult]] = {}
-    for st in sorted(run.trials, key=lambda t: t.trial.index):
-        if st.status is TrialStatus.OK and st.result is not None:
-            out.setdefault((st.trial.cell, st.trial.environment), []).append(st.result)
+    for (_key, environment), group in by_cell_and_environment(run.trials).items():
+        results = [st.result for st in group if st.status is TrialStatus.OK and st.result is not None]
+        if results:
+            out[(group[0].trial.cell, environment)] = results
     return out
 
 
 def cross_block(run: StoredRun, *, baseline: str | None = None, policy: Policy = Policy()) -> list[PatternCurves]:
-    return cross_block_from_results(ok_results(run), baseline or default_baseline(run), policy=policy)
+    return cross_block_from_results(ok_results(run), baseline or run_baseline(run), policy=policy)
 
 
 def suite_summary(
@@ -208,8 +209,8 @@ def suite_summaries(
     policy: Policy = Policy(),
 ) -> list[SuiteSummary]:
     """One summary per candidate environment; suspect cells (either side) are left out."""
-    base = baseline or default_baseline(run)
-    values = metric_values(run, Metric.THROUGHPUT)
+    base = baseline or run_baseline(run)
+    values = metric_values(run.trials, Metric.THROUGHPUT)
     flags = suspects or {}
     out = []
     for cand in run.environments:

@@ -20,16 +20,14 @@ from iocompare.analysis.artifacts import (
     read_clat_p50,
     sync_p50,
 )
-from iocompare.analysis.compare import default_baseline
+from iocompare.analysis.compare import run_baseline
 from iocompare.model import Cell, Pattern, Sample
-from iocompare.store.records import StoredRun
+from iocompare.store.records import StoredRun, by_cell_and_environment
 
 
 def evidence_from_run(run: StoredRun, samples: Mapping[int, Sequence[Sample]]) -> dict[tuple[str, str], CellEvidence]:
     """(cell key, environment) -> evidence; device bytes from the last monitor sample of a trial."""
-    grouped: dict[tuple[str, str], list] = {}
-    for st in sorted(run.trials, key=lambda t: t.trial.index):
-        grouped.setdefault((st.trial.cell.key, st.trial.environment), []).append(st)
+    grouped = by_cell_and_environment(run.trials)
     out = {}
     for (key, env), trials in grouped.items():
         kind, env_facts = run.environments.get(env, ("unknown", {}))
@@ -77,7 +75,7 @@ def check_run(
     thresholds: Thresholds = Thresholds(),
 ) -> dict[tuple[str, str], tuple[CheckResult, ...]]:
     """Every check for every (cell key, environment) of a stored run, against the host reference."""
-    ref = reference or default_baseline(run)
+    ref = reference or run_baseline(run)
     cells = evidence_from_run(run, samples)
     qd1, host_probe = _find(cells, ref, _is_qd1_read), _find(cells, ref, _is_probe)
     memory = run.host_facts.get("memory_bytes")

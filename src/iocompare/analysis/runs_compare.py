@@ -111,7 +111,7 @@ def pair_inputs(
     suspects_b: Mapping[tuple[str, str], Sequence[str]] | None = None,
 ) -> list[CellInput]:
     """One comparison per common environment and cell key that either run has trials of."""
-    values_a, values_b = metric_values(pair.a, metric), metric_values(pair.b, metric)
+    values_a, values_b = metric_values(pair.a.trials, metric), metric_values(pair.b.trials, metric)
     present = {(t.trial.cell.key, t.trial.environment) for run in (pair.a, pair.b) for t in run.trials}
     fa, fb = suspects_a or {}, suspects_b or {}
     return [
@@ -145,5 +145,5 @@ def pair_suite_cells(
     pair: RunPair, env: str, metric: Metric = Metric.THROUGHPUT
 ) -> dict[str, tuple[tuple[float, ...], tuple[float, ...]]]:
     """For crossblock.suite_summary: cell key -> (run A values, run B values) of one environment."""
-    values_a, values_b = metric_values(pair.a, metric), metric_values(pair.b, metric)
+    values_a, values_b = metric_values(pair.a.trials, metric), metric_values(pair.b.trials, metric)
     return {key: (values_a.get((key, env), ()), values_b.get((key, env), ())) for key in pair.keys}

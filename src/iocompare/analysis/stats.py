@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +43,7 @@ class Interval:
     def contains(self, value: float) -> bool:
         return self.low <= value <= self.high
 
-    def map(self, fn) -> Interval:
+    def map(self, fn: Callable[[float], float]) -> Interval:
         a, b = fn(self.low), fn(self.high)
         return Interval(min(a, b), max(a, b))
 
@@ -97,7 +97,8 @@ def _logs(values: Sequence[float]) -> np.ndarray:
     x = _array(values)
     if np.any(x <= 0):
         raise ValueError(f"values must be positive for a ratio of geometric means: {values!r}")
-    return np.log(x)
+    logs: np.ndarray = np.log(x)
+    return logs
 
 
 def percentile_interval(draws: np.ndarray, confidence: float) -> tuple[float, float]:
@@ -109,7 +110,8 @@ def percentile_interval(draws: np.ndarray, confidence: float) -> tuple[float, fl
 def bootstrap_means(x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
     """Means of `n_boot` resamples (with replacement) of `x`, vectorised."""
     idx = rng.integers(0, x.size, size=(n_boot, x.size))
-    return x[idx].mean(axis=1)
+    means: np.ndarray = x[idx].mean(axis=1)
+    return means
 
 
 def summarise(
@@ -151,7 +153,7 @@ def bootstrap_log_ratios(
     m_first = bootstrap_means(first, n_boot, rng)
     m_second = bootstrap_means(second, n_boot, rng)
     m_a, m_b = (m_second, m_first) if swapped else (m_first, m_second)
-    draws = m_b - m_a
+    draws: np.ndarray = m_b - m_a
     if np.array_equal(la, lb):
         # Identical groups have no canonical order; their bootstrap distribution is symmetric
         # about 0 by exchangeability, so use both signs: the CI is then exactly reciprocal.

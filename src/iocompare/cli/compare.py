@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from iocompare.cli.common import DbOption, ThresholdOption, console, err_console, policy_for, resolve_db
+from iocompare.cli.common import DbOption, ThresholdOption, console, policy_for, resolve_db
 from iocompare.cli.report import Format
 from iocompare.errors import ExitCode
-from iocompare.execute.launch import mark_dead_runs
 from iocompare.report.compare_render import render_compare_json, render_compare_markdown, render_compare_terminal
 from iocompare.report.compare_view import build_compare
 from iocompare.store import Store
@@ -26,7 +25,6 @@ def compare(
     """Compare two stored runs; exit 1 on a significant regression beyond the threshold."""
     policy = policy_for(threshold)
     with Store.open(resolve_db(db), create=False) as store:
-        mark_dead_runs(store, lambda message: err_console().print(message, markup=False))
         id_a, id_b = store.resolve_run(run_a), store.resolve_run(run_b)
         a, b = store.load_run(id_a), store.load_run(id_b)
         view = build_compare(a, b, store.run_samples(id_a), store.run_samples(id_b), policy=policy)

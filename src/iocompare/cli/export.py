@@ -12,12 +12,10 @@ import typer
 from iocompare.cli.common import (
     DbOption,
     ThresholdOption,
-    err_console,
     policy_for,
     resolve_db,
 )
 from iocompare.errors import UserError
-from iocompare.execute.launch import mark_dead_runs
 from iocompare.report.atomic import write_text_atomically
 from iocompare.report.build import build_report
 from iocompare.report.export import (
@@ -66,7 +64,6 @@ def export(
     """Export a stored run's trials and summaries as CSV or JSON."""
     policy = policy_for(threshold)
     with Store.open(resolve_db(db), create=False) as store:
-        mark_dead_runs(store, lambda message: err_console().print(message, markup=False))
         run_id = store.resolve_run(run)
         samples = store.run_samples(run_id)
         model = build_report(store.load_run(run_id), samples, baseline=baseline, policy=policy)

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from iocompare.cli.common import console, err_console
+from iocompare.environments.image import ImageBuilder
 from iocompare.environments.registry import IMAGE_BUILDERS as BUILDERS
 from iocompare.environments.registry import image_builder as builder
 from iocompare.errors import UserError
@@ -19,7 +20,7 @@ image_app = typer.Typer(help="Build, list and remove the images iocompare runs f
 KindOption = Annotated[str | None, typer.Option("--kind", help="Only this kind (see iocompare image list).")]
 
 
-def _selected(kind: str | None):
+def _selected(kind: str | None) -> list[ImageBuilder]:
     return [builder(kind)] if kind else list(BUILDERS)
 
 

@@ -123,7 +123,8 @@ def import_(
         store.finish_run(run_id, RunStatus.COMPLETE)
     out = console()
     out.print(
-        f"imported {len(files)} file(s) as run {run_id} ({name}): {len(cells)} cell(s), {len(plan.trials)} trial(s), environment {label}",
+        f"imported {len(files)} file(s) as run {run_id} ({name}): {len(cells)} cell(s), {len(plan.trials)} trial(s), "
+        f"environment {label}",
         markup=False,
         highlight=False,
     )

@@ -104,7 +104,8 @@ class BarObserver:
         self._done_s += trial.cell.seconds
         self._progress.update(self._overall, completed=self._done_s)
         self._progress.console.print(
-            f"  {trial.cell.key} {trial.environment} (round {trial.round + 1}): {describe_result(status, reason, result)}",
+            f"  {trial.cell.key} {trial.environment} (round {trial.round + 1}): "
+            f"{describe_result(status, reason, result)}",
             markup=False,
             highlight=False,
         )

@@ -8,9 +8,8 @@ from typing import Annotated
 
 import typer
 
-from iocompare.cli.common import DbOption, ThresholdOption, console, err_console, policy_for, resolve_db
+from iocompare.cli.common import DbOption, ThresholdOption, console, policy_for, resolve_db
 from iocompare.errors import UserError
-from iocompare.execute.launch import mark_dead_runs
 from iocompare.report.atomic import write_text_atomically
 from iocompare.report.build import build_report
 from iocompare.report.json_report import render_json
@@ -43,7 +42,10 @@ def report(
         Path | None,
         typer.Option(
             "--output",
-            help="Write to this file instead of stdout; markdown: a directory with report.md and PNG charts, unless the name ends in .md.",
+            help=(
+                "Write to this file instead of stdout; markdown: a directory with report.md and PNG charts, "
+                "unless the name ends in .md."
+            ),
         ),
     ] = None,
     baseline: Annotated[
@@ -59,7 +61,6 @@ def report(
     policy = policy_for(threshold)
     db_path = resolve_db(db)
     with Store.open(db_path, create=False) as store:
-        mark_dead_runs(store, lambda message: err_console().print(message, markup=False))
         run_id = store.resolve_run(run)
         samples = store.run_samples(run_id)
         model = build_report(store.load_run(run_id), samples, baseline=baseline, policy=policy)

@@ -6,27 +6,28 @@ import random
 import shlex
 import sys
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from iocompare.cli.common import DbOption, console, err_console, resolve_db
-from iocompare.cli.progress import make_observer
+from iocompare.cli.progress import BarObserver, LineObserver, make_observer
 from iocompare.engines.fio_binary import FioBinary, find_fio
 from iocompare.environments import registry
-from iocompare.environments.base import RunContext
+from iocompare.environments.base import Environment, RunContext
 from iocompare.environments.blockdev import guard, is_block_device
 from iocompare.environments.container.labels import remove_dead_leftovers
 from iocompare.environments.host import check_target
 from iocompare.errors import ExitCode, UserError
 from iocompare.execute import launch
-from iocompare.execute.space import Reserve, describe
+from iocompare.execute.space import Reserve, SpacePlan, describe
 from iocompare.facts import host_facts
 from iocompare.report.build import build_report
 from iocompare.report.plan import print_plan
 from iocompare.report.terminal import render_terminal
-from iocompare.spec.expand import expand
+from iocompare.spec.expand import Plan, expand
 from iocompare.spec.load import load_suite, validate_suite
 from iocompare.spec.models import Suite
 from iocompare.spec.references import with_references
@@ -172,7 +173,9 @@ def run(
     launch.recover(db_path, notify)
     remove_dead_leftovers(notify)  # iocompare-* containers and volumes of dead runs (by their labels)
 
-    def create_run(store, final_suite: Suite, final_plan, space, environments) -> int:
+    def create_run(
+        store: Store, final_suite: Suite, final_plan: Plan, space: SpacePlan, environments: Mapping[str, Environment]
+    ) -> int:
         return store.create_run(
             name=run_name,
             suite_name=final_suite.name,
@@ -215,7 +218,9 @@ def _resume(ref: str, db_path: Path, fio_path: str | None, space_reserve: Reserv
     notify = _notifier()
     launch.recover(db_path, notify)
 
-    def reopen(store, final_suite, final_plan, space, environments) -> int:
+    def reopen(
+        store: Store, final_suite: Suite, final_plan: Plan, space: SpacePlan, environments: Mapping[str, Environment]
+    ) -> int:
         if space.shrunk:
             raise UserError(
                 f"not enough free space to resume run {run_id} with its working set of {suite.working_set.size} bytes"
@@ -230,11 +235,13 @@ def _resume(ref: str, db_path: Path, fio_path: str | None, space_reserve: Reserv
     return _execute_and_report(job, reopen, done, notify)
 
 
-def _execute_and_report(job: launch.Launch, create_run, done: frozenset[int], notify) -> int:
+def _execute_and_report(
+    job: launch.Launch, create_run: launch.CreateRun, done: frozenset[int], notify: launch.Notify
+) -> int:
     out = console()
-    observers = []
+    observers: list[LineObserver | BarObserver] = []
 
-    def observer_factory(plan):
+    def observer_factory(plan: Plan) -> LineObserver | BarObserver:
         observer = make_observer(plan, out, skip=done)
         observers.append(observer)
         return observer
@@ -250,7 +257,8 @@ def _execute_and_report(job: launch.Launch, create_run, done: frozenset[int], no
         removed = getattr(exc, "removed", [])
         if run_id is not None:
             notify(
-                f"interrupted: finished trials of run {run_id} are kept in {job.db_path}; continue with: iocompare run --resume {run_id} --db {shlex.quote(str(job.db_path))}"
+                f"interrupted: finished trials of run {run_id} are kept in {job.db_path}; continue with: "
+                f"iocompare run --resume {run_id} --db {shlex.quote(str(job.db_path))}"
             )
         notify("removed: " + (", ".join(removed) if removed else "nothing was left to remove"))
         # Returned, not raised: Typer turns every KeyboardInterrupt into exit code 130, which
@@ -263,6 +271,7 @@ def _execute_and_report(job: launch.Launch, create_run, done: frozenset[int], no
     finally:
         for observer in observers:
             observer.close()
+    assert summary is not None and run_id is not None  # execute returned: the run was created and ran
     with Store.open(job.db_path) as store:
         report = build_report(store.load_run(run_id), store.run_samples(run_id))
     render_terminal(report, out)
@@ -277,7 +286,9 @@ def _execute_and_report(job: launch.Launch, create_run, done: frozenset[int], no
     return ExitCode.OK
 
 
-def _dry_run(suite: Suite, plan, target_dir: Path, db_path: Path, fio_path: str | None, space_reserve: Reserve) -> int:
+def _dry_run(
+    suite: Suite, plan: Plan, target_dir: Path, db_path: Path, fio_path: str | None, space_reserve: Reserve
+) -> int:
     out = console()
     print_plan(plan, out, target=str(target_dir), db=str(db_path))
     try:
@@ -296,7 +307,7 @@ def _dry_run(suite: Suite, plan, target_dir: Path, db_path: Path, fio_path: str 
     return ExitCode.OK
 
 
-def _notifier():
+def _notifier() -> launch.Notify:
     err = err_console()
     return lambda message: err.print(message, markup=False)
 

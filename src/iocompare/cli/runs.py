@@ -7,8 +7,7 @@ import datetime as dt
 import typer
 from rich.table import Table
 
-from iocompare.cli.common import DbOption, console, err_console, resolve_db
-from iocompare.execute.launch import mark_dead_runs
+from iocompare.cli.common import DbOption, console, resolve_db
 from iocompare.store import Store
 
 
@@ -26,7 +25,6 @@ def runs(db: DbOption = None) -> None:
         out.print(f"no runs yet ({db_path} does not exist)", markup=False)
         return
     with Store.open(db_path, create=False) as store:
-        mark_dead_runs(store, lambda message: err_console().print(message, markup=False))
         infos = store.list_runs()
     table = Table(
         "id", "name", "suite", "environments", "started", "finished", "status", "trials ok", title=str(db_path)

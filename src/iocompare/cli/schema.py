@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 
 from iocompare.spec.models import Suite
 
 
-def suite_json_schema() -> dict:
+def suite_json_schema() -> dict[str, Any]:
     schema = Suite.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "iocompare suite file (TOML)"

@@ -35,8 +35,9 @@ from iocompare.model import Cell, FioResult, Pattern
 from iocompare.units import parse_size
 
 _RW = {
-    "read": Pattern.SEQ_READ, "write": Pattern.SEQ_WRITE, "randread": Pattern.RAND_READ, "randwrite": Pattern.RAND_WRITE,
-    "randrw": Pattern.MIXED_RAND, "rw": Pattern.MIXED_SEQ, "readwrite": Pattern.MIXED_SEQ,
+    "read": Pattern.SEQ_READ, "write": Pattern.SEQ_WRITE, "randread": Pattern.RAND_READ,
+    "randwrite": Pattern.RAND_WRITE, "randrw": Pattern.MIXED_RAND, "rw": Pattern.MIXED_SEQ,
+    "readwrite": Pattern.MIXED_SEQ,
 }  # fmt: skip
 _TIME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(us|usec|ms|msec|s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
 _TIME_FACTOR = {

@@ -220,8 +220,8 @@ def _percentiles(stats: Sequence[Mapping[str, Any]]) -> Percentiles:
     if len(with_samples) == 1 and "percentile" in with_samples[0]:
         # Keys are formatted "%f" ("99.900000"); compare as numbers, not strings.
         by_q = {float(key): float(value) for key, value in with_samples[0]["percentile"].items()}
-        p50, p99, p999 = (by_q.get(q) for q in REPORTED_PERCENTILES)
-        return Percentiles(p50_ns=p50, p99_ns=p99, p999_ns=p999)
+        f50, f99, f999 = (by_q.get(q) for q in REPORTED_PERCENTILES)
+        return Percentiles(p50_ns=f50, p99_ns=f99, p999_ns=f999)
     return Percentiles()
 
 

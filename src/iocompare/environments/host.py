@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import psutil
 
+from iocompare.engines.fio_argv import fio_argv
 from iocompare.engines.fio_job import render_layout_job
 from iocompare.environments.base import CacheLayer, Environment, Instance, RunContext, SpaceNeed
 from iocompare.environments.blockdev import device_facts, is_block_device
@@ -50,13 +51,15 @@ def drop_host_caches() -> str:
     return "yes"
 
 
-def run_fio_in(directory: Path, fio_path: str, job_text: str, *, timeout_s: float, on_start=None) -> FioRun:
+def run_fio_in(
+    directory: Path, fio_path: str, job_text: str, *, timeout_s: float, on_start: Callable[[int], None] | None = None
+) -> FioRun:
     """Run a job file with json+ output to a file inside `directory` (removed afterwards)."""
     work = Path(tempfile.mkdtemp(prefix="fio-", dir=directory))
     try:
         job_file, output_file = work / "job.fio", work / "out.json"
         job_file.write_text(job_text)
-        argv = [fio_path, "--output-format=json+", f"--output={output_file}", str(job_file)]
+        argv = fio_argv(fio_path, output=str(output_file), job=str(job_file))
         done = run(argv, timeout_s=timeout_s, check=False, cwd=str(work), on_start=on_start)
         output = output_file.read_text() if output_file.exists() else ""
         return FioRun(done.argv, done.exit_code, output, done.stderr, done.wall_s)

@@ -8,23 +8,10 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from iocompare.analysis.baseline import default_baseline
 from iocompare.analysis.stopping import Stop, StopDecision, stopping_decision
-from iocompare.model import Cell, Trial, TrialStatus
+from iocompare.model import Cell, Trial
 from iocompare.spec.models import Suite
-from iocompare.store.records import StoredTrial
-
-
-def baseline_of(environments: Sequence[str]) -> str:
-    return "host" if "host" in environments else environments[0]
-
-
-def metric_values(trials: Sequence[StoredTrial]) -> dict[tuple[str, str], list[float]]:
-    """Throughput (bytes/s) of every successful trial, by (cell key, environment)."""
-    values: dict[tuple[str, str], list[float]] = {}
-    for stored in trials:
-        if stored.status is TrialStatus.OK and stored.result is not None and stored.result.total_bw_bps > 0:
-            values.setdefault((stored.trial.cell.key, stored.trial.environment), []).append(stored.result.total_bw_bps)
-    return values
 
 
 @dataclass(frozen=True)
@@ -34,15 +21,19 @@ class CellDecision:
 
 
 def decide(
-    suite: Suite, cells: Sequence[Cell], environments: Sequence[str], values: Mapping[tuple[str, str], list[float]]
+    suite: Suite, cells: Sequence[Cell], environments: Sequence[str], values: Mapping[tuple[str, str], Sequence[float]]
 ) -> list[CellDecision]:
     """One decision per cell: the most undecided of its comparisons against the baseline."""
-    baseline = baseline_of(environments)
+    baseline = default_baseline(environments)
+    if baseline is None:
+        return [CellDecision(cell, StopDecision(Stop.DECIDED, "no environment to compare")) for cell in cells]
     others = [e for e in environments if e != baseline]
     out = []
     for cell in cells:
-        a = values.get((cell.key, baseline), [])
-        pairs = [(a, values.get((cell.key, other), [])) for other in others] or [(a, None)]
+        a = list(values.get((cell.key, baseline), ()))
+        pairs: list[tuple[list[float], list[float] | None]] = [
+            (a, list(values.get((cell.key, other), ()))) for other in others
+        ] or [(a, None)]
         decisions = []
         for base_values, other_values in pairs:
             if not base_values or (other_values is not None and not other_values):
@@ -63,7 +54,7 @@ def extra_round(
     cells: Sequence[Cell], environments: Sequence[str], *, round_index: int, first_index: int, run_seed: int
 ) -> list[Trial]:
     rng = random.Random(f"{run_seed}:{round_index}")  # deterministic per run and round
-    trials = []
+    trials: list[Trial] = []
     for cell in cells:
         order = list(environments)
         rng.shuffle(order)

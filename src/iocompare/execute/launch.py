@@ -3,7 +3,6 @@ registration of created resources, and cleanup on every exit path."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,12 +18,14 @@ from iocompare.spec.expand import Plan, expand
 from iocompare.spec.models import Suite
 from iocompare.store import Store
 from iocompare.store.records import STORED_BYTES_PER_TRIAL
+from iocompare.system.identity import ProcessIdentity
 from iocompare.system.lock import TargetLock
-from iocompare.system.resources import RunResources, _pid_alive, _process_start_time, recover_stale_runs
+from iocompare.system.resources import RunResources, recover_stale_runs
 from iocompare.system.signals import terminate_as_interrupt
 from iocompare.units import format_size
 
 Notify = Callable[[str], None]
+CreateRun = Callable[[Store, Suite, Plan, SpacePlan, Mapping[str, Environment]], int]  # -> the run's id
 
 
 def create_environments(names: tuple[str, ...], context: RunContext) -> dict[str, Environment]:
@@ -65,35 +66,36 @@ def reserves(environments: Mapping[str, Environment], reserve: Reserve) -> dict[
 
 
 def recover_leftovers(notify: Notify) -> None:
-    """Remove what killed runs left behind (their manifests name it); cheap when there is none."""
+    """Remove what killed runs left behind (their manifests name it) and mark those runs interrupted
+    in the database each manifest names; cheap when there is none."""
     for stale in recover_stale_runs():
         removed = ", ".join(stale.removed) or "nothing left to remove"
         notify(
-            f"cleaned up after a killed iocompare run ({stale.description or stale.run_tag}, pid {stale.pid}): {removed}"
+            f"cleaned up after a killed iocompare run ({stale.description or stale.run_tag}, pid {stale.pid}): "
+            f"{removed}"
         )
+        if stale.database is not None and stale.database.is_file():
+            _interrupt_dead_runs(stale.database, notify)
 
 
-def mark_dead_runs(store: Store, notify: Notify) -> None:
-    """Runs still marked running whose process is gone become 'interrupted' (and resumable)."""
-    for run_id, settings in store.running_runs():
-        pid = int(settings.get("pid", 0))
-        if pid and _pid_alive(pid) and _process_start_time(pid) == settings.get("pid_start"):
-            continue
-        store.finish_run(run_id, "interrupted")
-        notify(
-            f"run {run_id} was left running by a killed process; marked interrupted (iocompare run --resume {run_id})"
-        )
+def _interrupt_dead_runs(db_path: Path, notify: Notify) -> None:
+    with Store.open(db_path, create=False) as store:
+        for run_id in store.interrupt_dead_runs():
+            notify(
+                f"run {run_id} was left running by a killed process; marked interrupted"
+                f" (iocompare run --resume {run_id})"
+            )
 
 
 def recover(db_path: Path, notify: Notify) -> None:
+    """Before a run: leftovers of killed runs, and runs of this database whose process is gone."""
     recover_leftovers(notify)
     if db_path.exists():
-        with Store.open(db_path) as store:
-            mark_dead_runs(store, notify)
+        _interrupt_dead_runs(db_path, notify)
 
 
 def process_identity() -> dict[str, object]:
-    return {"pid": os.getpid(), "pid_start": _process_start_time(os.getpid())}
+    return ProcessIdentity.current().as_settings()
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ class Launch:
 def execute(
     launch: Launch,
     *,
-    create_run: Callable[[Store, Suite, Plan, SpacePlan, Mapping[str, Environment]], int],
+    create_run: CreateRun,
     observer_factory: Callable[[Plan], RunObserver],
     done_trials: frozenset[int] = frozenset(),
     notify: Notify,
@@ -123,7 +125,7 @@ def execute(
     On KeyboardInterrupt (Ctrl-C, SIGTERM) cleanup runs and the exception propagates with
     `.run_id` and `.removed` attached for the message.
     """
-    resources = RunResources(launch.run_tag, description=launch.description)
+    resources = RunResources(launch.run_tag, description=launch.description, database=launch.db_path)
     context = RunContext(target=launch.target, run_tag=launch.run_tag, fio=launch.fio, resources=resources)
     run_id: int | None = None
     removed: list[str] = []
@@ -178,6 +180,6 @@ def check_resumable(store: Store, run_id: int) -> None:
     if status == "complete":
         raise UserError(f"run {run_id} is complete; nothing to resume")
     if status == "running":
-        pid = int(stored.settings.get("pid", 0))
-        if pid and _pid_alive(pid) and _process_start_time(pid) == stored.settings.get("pid_start"):
-            raise UserError(f"run {run_id} is still running (pid {pid})", hint="wait for it or stop it first")
+        owner = ProcessIdentity.from_settings(stored.settings)
+        if owner is not None and owner.start_time is not None and owner.is_running():
+            raise UserError(f"run {run_id} is still running (pid {owner.pid})", hint="wait for it or stop it first")

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from iocompare.analysis.compare import metric_values
 from iocompare.analysis.stopping import Stop, StopDecision
 from iocompare.engines.fio_job import render_job
 from iocompare.engines.fio_parse import parse_fio_output
 from iocompare.environments.base import Environment
 from iocompare.errors import IocompareError
-from iocompare.execute.adaptive import decide, extra_round, metric_values
+from iocompare.execute.adaptive import decide, extra_round
 from iocompare.execute.applicability import judge
 from iocompare.model import FioResult, FioRun, Sample, Trial, TrialStatus
 from iocompare.monitor import Monitor

@@ -121,8 +121,8 @@ def plan_space(
             mount = find_mount(anchor)
             reason = (
                 f"not enough space on {mount.mount_point}: needs {format_size(at_floor)} even at the smallest allowed "
-                f"working set ({format_size(min(candidate_sizes))}), {format_size(max(free, 0))} free with a reserve of "
-                f"{format_size(keep)}"
+                f"working set ({format_size(min(candidate_sizes))}), {format_size(max(free, 0))} free with a reserve "
+                f"of {format_size(keep)}"
             )
             for name, _need in needs:
                 if name != "iocompare":

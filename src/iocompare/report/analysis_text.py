@@ -20,8 +20,9 @@ MAX_LISTED = 6
 
 def verdict_note(view: AnalysisView) -> str:
     return (
-        f"baseline and candidate: geometric means over trials of {metric_name(view.metric)} (a results table shows medians); "
-        "ratio = candidate over baseline; p = permutation test, adj. p = Benjamini-Hochberg over all comparisons"
+        f"baseline and candidate: geometric means over trials of {metric_name(view.metric)} "
+        "(a results table shows medians); ratio = candidate over baseline; "
+        "p = permutation test, adj. p = Benjamini-Hochberg over all comparisons"
     )  # cell keys listed before "+ N more"
 
 
@@ -91,7 +92,7 @@ def _verdict_text(c: Comparison) -> str:
 
 
 def verdict_rows(view: AnalysisView) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for c in view.comparisons:
         cell = view.cells.get(c.key)
         p = "-" if c.p_value is None else f"{c.p_value:.3g} / {c.p_adjusted:.3g}"
@@ -138,7 +139,7 @@ def flag_rows(view: AnalysisView) -> list[tuple[str, ...]]:
         for r in results:
             if r.fired:
                 groups.setdefault((env, r.check.value, r.explanation, format_evidence(r.evidence)), []).append(key)
-    rows = []
+    rows: list[tuple[str, ...]] = []
     envs = list(per_env)
     ranked = sorted(groups.items(), key=lambda g: (envs.index(g[0][0]), order.index(CheckId(g[0][1]))))
     for (env, check, explanation, evidence), keys in ranked:
@@ -160,7 +161,7 @@ def _verdicts_by_block(view: AnalysisView) -> dict[tuple[str, int, str], Compari
 def cross_rows(view: AnalysisView) -> list[tuple[str, ...]]:
     """Ratio against block size for workloads run at two or more block sizes, with each cell's
     verdict kind so a suspect point is never read as a plain number."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     verdicts = _verdicts_by_block(view)
     for pc in view.cross_block:
         base = next((e for e in pc.curves if e not in pc.ratios), None)

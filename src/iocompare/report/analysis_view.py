@@ -21,8 +21,8 @@ from iocompare.analysis.compare import (
     StabilityWarning,
     Verdict,
     compare_run,
-    default_baseline,
     metric_values,
+    run_baseline,
     stability_warnings,
 )
 from iocompare.analysis.crossblock import PatternCurves, SuiteSummary, cross_block, suite_summaries
@@ -79,7 +79,7 @@ def run_warnings(
 ) -> dict[tuple[str, str], tuple[StabilityWarning, ...]]:
     """Stability warnings of every (cell key, environment) with successful trials."""
     out = {}
-    for (key, env), values in metric_values(run, metric).items():
+    for (key, env), values in metric_values(run.trials, metric).items():
         if label is not None and env not in label:
             continue
         name = label[env] if label is not None else env
@@ -98,7 +98,7 @@ def check_baseline(run: StoredRun, baseline: str | None) -> str | None:
                 f"--baseline {baseline!r} is not an environment of run {run.info.id}", hint=f"environments: {known}"
             )
         return baseline
-    return default_baseline(run) if run.environments else None
+    return run_baseline(run) if run.environments else None
 
 
 def build_analysis(

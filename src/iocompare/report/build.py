@@ -12,7 +12,7 @@ from iocompare.analysis.compare import Policy
 from iocompare.analysis.summary import Spread, median_or_none
 from iocompare.model import Cell, DirectionResult, Sample, TrialStatus
 from iocompare.report.analysis_view import AnalysisView, build_analysis
-from iocompare.store.records import StoredRun, StoredTrial
+from iocompare.store.records import StoredRun, StoredTrial, by_cell_and_environment
 
 # Environment facts that differ per trial or are bulky, so they are not repeated per cell.
 _PER_TRIAL_FACTS = frozenset({"fio_job"})
@@ -72,9 +72,11 @@ class Report:
 def _direction(results: Sequence[DirectionResult]) -> DirectionSummary | None:
     if not results:
         return None
+    iops, bw_bps = Spread.of([r.iops for r in results]), Spread.of([r.bw_bps for r in results])
+    assert iops is not None and bw_bps is not None  # results is not empty
     return DirectionSummary(
-        iops=Spread.of([r.iops for r in results]),
-        bw_bps=Spread.of([r.bw_bps for r in results]),
+        iops=iops,
+        bw_bps=bw_bps,
         lat_p50_ns=median_or_none([r.lat.p50_ns for r in results]),
         lat_p99_ns=median_or_none([r.lat.p99_ns for r in results]),
         lat_p999_ns=median_or_none([r.lat.p999_ns for r in results]),
@@ -111,7 +113,7 @@ def _summarise(
     labels = {}
     for trial in ok:
         labels.update({k: v for k, v in trial.facts.items() if k.endswith("_warning")})
-    results = [t.result for t in ok]
+    results = [t.result for t in ok if t.result is not None]  # all of ok
     return CellSummary(
         cell=cell,
         environment=environment,
@@ -139,9 +141,7 @@ def build_report(
     policy: Policy = Policy(),
 ) -> Report:
     """Raises UserError when `baseline` is not an environment of the run."""
-    by_key: dict[tuple[str, str], list[StoredTrial]] = {}
-    for stored in run.trials:
-        by_key.setdefault((stored.trial.cell.key, stored.trial.environment), []).append(stored)
+    by_key = by_cell_and_environment(run.trials)
     environments = tuple(run.environments)
     summaries = {
         (cell.key, env): _summarise(cell, env, by_key[(cell.key, env)], samples or {})

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from iocompare.analysis.compare import Policy, cell_seed
 from iocompare.analysis.stats import SampleSummary, summarise
 from iocompare.model import FioResult, Sample, TrialStatus
-from iocompare.store.records import StoredRun, StoredTrial
+from iocompare.store.records import StoredRun, by_cell_and_environment
 
 DEFAULT_POLICY = Policy()
 
@@ -87,9 +87,7 @@ def cell_stats(
     run: StoredRun, samples: Mapping[int, Sequence[Sample]] | None, policy: Policy = DEFAULT_POLICY
 ) -> dict[tuple[str, str], CellStats]:
     """(cell key, environment) -> CellStats, for every pair with at least one trial."""
-    groups: dict[tuple[str, str], list[StoredTrial]] = {}
-    for st in sorted(run.trials, key=lambda t: t.trial.index):
-        groups.setdefault((st.trial.cell.key, st.trial.environment), []).append(st)
+    groups = by_cell_and_environment(run.trials)
     cpus = host_cpu_count(run)
     out = {}
     for (key, env), trials in groups.items():

@@ -102,8 +102,9 @@ def chart_data(report: Report, stats: Mapping[tuple[str, str], CellStats]) -> li
         if pc is not None:
             for env, row in pc.ratios.items():
                 ratios[view.environment(env)] = tuple(
-                    Point(blocks.index(r.block_size_bytes), r.estimate.ratio, r.estimate.ci.low if r.estimate.ci else None,
-                          r.estimate.ci.high if r.estimate.ci else None, min(r.estimate.n_a, r.estimate.n_b))
+                    Point(blocks.index(r.block_size_bytes), r.estimate.ratio,
+                          r.estimate.ci.low if r.estimate.ci else None, r.estimate.ci.high if r.estimate.ci else None,
+                          min(r.estimate.n_a, r.estimate.n_b))
                     for r in row if r.block_size_bytes in blocks
                 )  # fmt: skip
         if not throughput and not latency:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from iocompare.analysis.compare import Comparison, Metric, Policy, Verdict, compare_cells
 from iocompare.analysis.crossblock import PatternCurves, SuiteSummary, cross_block_from_results, suite_summary
@@ -36,7 +37,12 @@ class CompareView:
         return self.analysis.regressions
 
 
-def _relabel(mapping: Mapping[tuple[str, str], object], label: Mapping[str, str], keys: tuple[str, ...]) -> dict:
+_V = TypeVar("_V")
+
+
+def _relabel(
+    mapping: Mapping[tuple[str, str], _V], label: Mapping[str, str], keys: tuple[str, ...]
+) -> dict[tuple[str, str], _V]:
     """(cell key, environment) -> (cell key, side label), for the cells both runs have."""
     return {(key, label[env]): value for (key, env), value in mapping.items() if env in label and key in keys}
 

@@ -44,7 +44,8 @@ def _environment() -> jinja2.Environment:
 def _caption(data: ChartData) -> str:
     what = "IOPS" if data.unit == "IOPS" else "throughput in MiB/s"
     parts = [
-        f"{what} against block size per environment (mean, whiskers: 95 % bootstrap CI of the mean; none below two trials)"
+        f"{what} against block size per environment (mean, whiskers: 95 % bootstrap CI of the mean; "
+        "none below two trials)"
     ]
     if data.ratios:
         parts.append(f"ratio to {data.baseline} (geometric means, 95 % bootstrap CI)")

@@ -4,9 +4,10 @@ terminal and Markdown renderers (report/analysis_text.py). The template escapes 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from iocompare.analysis.stats import Interval
 from iocompare.model import Cell
 from iocompare.report import analysis_text as text
 from iocompare.report.build import Report, environment_facts
@@ -75,7 +76,8 @@ def caveats(report: Report) -> list[str]:
     info = report.run.info
     if info.status.value != "complete":
         out.append(
-            f"The run's status is '{info.status.value}': {info.trials_ok} of {info.trials_total} recorded trials succeeded."
+            f"The run's status is '{info.status.value}': "
+            f"{info.trials_ok} of {info.trials_total} recorded trials succeeded."
         )
     for env in report.environments:
         facts = environment_facts(report.run, env)
@@ -85,11 +87,13 @@ def caveats(report: Report) -> list[str]:
             )
         if facts.get("memory_backed") == "yes":
             out.append(
-                f"{env}: the target is memory-backed ({facts.get('fs_type_inside', facts.get('fs_type', '?'))}): it measures RAM, not storage."
+                f"{env}: the target is memory-backed ({facts.get('fs_type_inside', facts.get('fs_type', '?'))}): "
+                "it measures RAM, not storage."
             )
         if facts.get("direct_io_honoured") == "no":
             out.append(
-                f"{env}: O_DIRECT is not honoured by {facts.get('fs_type', 'the filesystem')}: the page cache may be measured."
+                f"{env}: O_DIRECT is not honoured by {facts.get('fs_type', 'the filesystem')}: "
+                "the page cache may be measured."
             )
         if facts.get("host_page_cache_in_path") == "yes":
             out.append(f"{env}: the host page cache is in the IO path (the VMM does not open the image with O_DIRECT).")
@@ -100,8 +104,9 @@ def caveats(report: Report) -> list[str]:
     out += flag_caveats(report)
     warned = sum(1 for found in report.analysis.warnings.values() if found)
     if warned:
-        out.append(f"{warned} cell(s) carry stability warnings (fewer than {report.analysis.policy.min_trials} trials, CV above "
-                   f"{report.analysis.policy.cv_limit:.0%}, or a first-trial outlier): see the notes column.")  # fmt: skip
+        out.append(f"{warned} cell(s) carry stability warnings (fewer than {report.analysis.policy.min_trials} trials, "
+                   f"CV above {report.analysis.policy.cv_limit:.0%}, or a first-trial outlier): "
+                   "see the notes column.")  # fmt: skip
     if report.analysis.baseline is None and report.environments:
         out.append(f"One environment only ({', '.join(report.environments)}): no verdicts, checks and warnings only.")
     return out
@@ -134,14 +139,19 @@ def flag_caveats(report: Report) -> list[str]:
 
 
 def io_paths(report: Report) -> list[EnvironmentPath]:
-    return [EnvironmentPath(env, report.run.environments[env][0], io_path(report.run.environments[env][0], environment_facts(report.run, env)))
+    return [EnvironmentPath(env, report.run.environments[env][0],
+                            io_path(report.run.environments[env][0], environment_facts(report.run, env)))
             for env in report.environments]  # fmt: skip
 
 
-def _interval(value: float, low: float | None, high: float | None, fmt) -> str:
+def _interval(value: float, low: float | None, high: float | None, fmt: Callable[[float], str]) -> str:
     if low is None or high is None:
         return f"{fmt(value)} (no CI, n < 2)"
     return f"{fmt(value)} ({fmt(low)} – {fmt(high)})"
+
+
+def _bounds(ci: Interval | None) -> tuple[float | None, float | None]:
+    return (ci.low, ci.high) if ci else (None, None)
 
 
 def _micros(seconds: float | None) -> str:
@@ -162,21 +172,11 @@ def workload_row(report: Report, cell: Cell, env: str, stats: CellStats | None) 
     base = row(summary, text.cell_notes(report.analysis, cell.key, env)).values
     bw = stats.bw_bps if stats else None
     iops = stats.iops if stats else None
-    throughput = (
-        "-"
-        if bw is None
-        else _interval(bw.mean, *(bw.mean_ci.low, bw.mean_ci.high) if bw.mean_ci else (None, None), fmt=_rate_number)
-        + " MiB/s"
-    )
-    iops_text = (
-        "-"
-        if iops is None
-        else _interval(
-            iops.mean, *(iops.mean_ci.low, iops.mean_ci.high) if iops.mean_ci else (None, None), fmt=format_iops
-        )
-    )
+    throughput = "-" if bw is None else _interval(bw.mean, *_bounds(bw.mean_ci), fmt=_rate_number) + " MiB/s"
+    iops_text = "-" if iops is None else _interval(iops.mean, *_bounds(iops.mean_ci), fmt=format_iops)
     return (base[0], env, base[2], throughput, iops_text, base[5], base[6], base[7],
-            _micros(stats.host_cpu_s_per_io if stats else None), _micros(stats.env_cpu_s_per_io if stats else None), base[9])  # fmt: skip
+            _micros(stats.host_cpu_s_per_io if stats else None), _micros(stats.env_cpu_s_per_io if stats else None),
+            base[9])  # fmt: skip
 
 
 def workload_sections(
@@ -193,22 +193,27 @@ def workload_sections(
 
 
 METHOD_NOTES = (
-    "Throughput is total bytes/s (read + write) shown in MiB/s (1 MiB = 1,048,576 bytes); IOPS are read + write IOs per second.",
     (
-        "Charts and the workload tables show the mean over successful trials with a 95 % percentile-bootstrap confidence interval "
-        "of the mean (no interval below two trials); the results and verdict tables use medians and geometric means."
+        "Throughput is total bytes/s (read + write) shown in MiB/s (1 MiB = 1,048,576 bytes); "
+        "IOPS are read + write IOs per second."
     ),
     (
-        "Ratio curves: candidate over baseline throughput, ratio of geometric means with a 95 % bootstrap CI (the verdicts' numbers); "
-        "the grey band is the noise threshold, within which no verdict says faster or slower."
+        "Charts and the workload tables show the mean over successful trials with a 95 % percentile-bootstrap "
+        "confidence interval of the mean (no interval below two trials); the results and verdict tables use medians "
+        "and geometric means."
     ),
     (
-        "Latency: fio's total latency (submission + completion) percentiles from its merged histogram, median over trials; "
-        "mixed workloads show reads (r) and writes (w); charts show the workload's main direction."
+        "Ratio curves: candidate over baseline throughput, ratio of geometric means with a 95 % bootstrap CI (the "
+        "verdicts' numbers); the grey band is the noise threshold, within which no verdict says faster or slower."
     ),
     (
-        "CPU per IO: mean CPU use over the trial's monitor samples × fio runtime ÷ total IOs, median over trials, in CPU-µs. "
-        "host = the whole host (all CPUs); env = the environment's monitored processes (fio, the container, or the VMM). "
-        "Samples include ramp and start-up, so the figure compares environments of one run rather than measuring absolute cost."
+        "Latency: fio's total latency (submission + completion) percentiles from its merged histogram, "
+        "median over trials; mixed workloads show reads (r) and writes (w); charts show the workload's main direction."
+    ),
+    (
+        "CPU per IO: mean CPU use over the trial's monitor samples × fio runtime ÷ total IOs, median over trials, "
+        "in CPU-µs. host = the whole host (all CPUs); env = the environment's monitored processes (fio, the container, "
+        "or the VMM). Samples include ramp and start-up, so the figure compares environments of one run rather than "
+        "measuring absolute cost."
     ),
 )

@@ -77,7 +77,8 @@ def render_markdown(report: Report, charts: Sequence[tuple[str, str, str]] = ())
     ]
     if view.baseline is None and report.environments:
         lines += [
-            f"One environment ({escape(', '.join(report.environments))}): no verdicts; artifact checks and stability warnings only.",
+            f"One environment ({escape(', '.join(report.environments))}): no verdicts; "
+            "artifact checks and stability warnings only.",
             "",
         ]
     lines += summary_section(view, scope)

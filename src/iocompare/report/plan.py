@@ -68,6 +68,7 @@ def print_plan(plan: Plan, out: Console, *, target: str, db: str) -> None:
         markup=False,
     )
     out.print(
-        f"disk space: {format_size(est.scratch_bytes)} scratch under {target}, about {format_size(est.database_bytes)} in {db}",
+        f"disk space: {format_size(est.scratch_bytes)} scratch under {target}, "
+        f"about {format_size(est.database_bytes)} in {db}",
         markup=False,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -25,8 +26,11 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from iocompare.report.chart_data import ChartData, Point
 from iocompare.units import format_ns
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22")
-RC = {
+RC: dict[RcKeyType, Any] = {
     "text.parse_math": False,  # a "$" in a label is a dollar sign, never mathtext
     "svg.fonttype": "none",  # text stays text (small, selectable, escaped by matplotlib)
     "svg.hashsalt": "iocompare",  # deterministic clip-path ids

@@ -88,7 +88,8 @@ def render_terminal(report: Report, out: Console) -> None:
     if view.baseline is None and report.environments:
         _line(
             out,
-            f"one environment ({', '.join(report.environments)}): no verdicts; artifact checks and stability warnings only",
+            f"one environment ({', '.join(report.environments)}): no verdicts; "
+            "artifact checks and stability warnings only",
         )
     render_summary(view, out, scope)
     table = Table(*COLUMNS, title="results", title_justify="left")

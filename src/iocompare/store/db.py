@@ -15,6 +15,7 @@ from iocompare.errors import UserError
 from iocompare.model import Cell, FioResult, FioRun, Sample, Trial, TrialStatus
 from iocompare.store import load, rows, schema
 from iocompare.store.records import RunInfo, RunStatus, StoredRun
+from iocompare.system.identity import ProcessIdentity
 
 BUSY_TIMEOUT_MS = 10_000
 RAW_KINDS = ("fio-json", "stderr", "console")
@@ -303,6 +304,18 @@ class Store:
             conn.execute(
                 "UPDATE runs SET settings_json = ? WHERE id = ?", (json.dumps(settings, sort_keys=True), run_id)
             )
+
+    def interrupt_dead_runs(self) -> list[int]:
+        """Runs still marked running whose process is gone become 'interrupted' (and resumable);
+        returns their ids. Only commands that recover (run, and recovery after a SIGKILL) call it."""
+        dead = []
+        for run_id, settings in self.running_runs():
+            owner = ProcessIdentity.from_settings(settings)
+            if owner is not None and owner.start_time is not None and owner.is_running():
+                continue
+            self.finish_run(run_id, RunStatus.INTERRUPTED)
+            dead.append(run_id)
+        return dead
 
     def running_runs(self) -> list[tuple[int, dict[str, Any]]]:
         """(run id, settings) of runs still marked running: live, or left by a killed process."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,3 +60,12 @@ class StoredRun:
     environments: dict[str, tuple[str, dict[str, str]]]  # name -> (kind, facts), planned order
     cells: list[Cell]
     trials: list[StoredTrial]  # by trial index
+
+
+def by_cell_and_environment(trials: Iterable[StoredTrial]) -> dict[tuple[str, str], list[StoredTrial]]:
+    """Stored trials grouped by (cell key, environment), each group in trial order: the one grouping
+    every statistic, check and report is computed over."""
+    groups: dict[tuple[str, str], list[StoredTrial]] = {}
+    for stored in sorted(trials, key=lambda t: t.trial.index):
+        groups.setdefault((stored.trial.cell.key, stored.trial.environment), []).append(stored)
+    return groups

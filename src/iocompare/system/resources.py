@@ -18,7 +18,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
+from iocompare.system.identity import ProcessIdentity, process_start_time
 from iocompare.system.proc import kill_tree
 
 STATE_ENV = "IOCOMPARE_STATE_DIR"
@@ -44,25 +46,6 @@ class Resource:
         return f"{prefix}{self.kind} {self.ident}"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _process_start_time(pid: int) -> str | None:
-    """Field 22 of /proc/PID/stat: tells a reused PID from the process we started."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text.rsplit(")", 1)[1].split()[19]
-
-
 def remove_resource(resource: Resource) -> None:
     """Best effort, idempotent removal of one resource."""
     if resource.kind == "path":
@@ -77,7 +60,7 @@ def remove_resource(resource: Resource) -> None:
     elif resource.kind == "process":
         pid_text, _, start = resource.ident.partition("@")
         pid = int(pid_text)
-        if _pid_alive(pid) and (not start or _process_start_time(pid) == start):
+        if ProcessIdentity(pid, start or None).is_running():
             kill_tree(pid)
     elif resource.kind in ("container", "volume") and shutil.which(resource.engine or ""):
         argv = [resource.engine, "rm", "-f", resource.ident]
@@ -106,7 +89,7 @@ def _remove_unheld_lock(path: Path) -> None:
 
 
 def process_ident(pid: int) -> str:
-    start = _process_start_time(pid)
+    start = process_start_time(pid)
     return f"{pid}@{start}" if start else str(pid)
 
 
@@ -114,9 +97,17 @@ class RunResources:
     """The registry of one run, mirrored to `<state>/runs/<tag>.json` on every change."""
 
     def __init__(
-        self, run_tag: str, *, description: str = "", directory: Path | None = None, persist: bool = True
+        self,
+        run_tag: str,
+        *,
+        description: str = "",
+        directory: Path | None = None,
+        persist: bool = True,
+        database: Path | None = None,
     ) -> None:
         self.run_tag = run_tag
+        # where the run is stored, so recovery after a SIGKILL marks it interrupted where it lives
+        self._database = str(database.resolve()) if database is not None else ""
         self._persist = persist
         self._dir = (directory or state_dir()) / "runs"
         self._path = self._dir / f"{run_tag}.json"
@@ -176,9 +167,10 @@ class RunResources:
         data = {
             "run_tag": self.run_tag,
             "pid": self._pid,
-            "pid_start": _process_start_time(self._pid),
+            "pid_start": process_start_time(self._pid),
             "started_at": self._started,
             "description": self._description,
+            "database": self._database,
             "resources": [asdict(r) for r in self._items],
         }
         temp = self._path.with_suffix(".tmp")
@@ -192,9 +184,10 @@ class StaleRun:
     pid: int
     description: str
     removed: tuple[str, ...]
+    database: Path | None = None  # the results database of the killed run, when the manifest names one
 
 
-def _manifests(directory: Path | None = None) -> Iterator[tuple[Path, dict]]:
+def _manifests(directory: Path | None = None) -> Iterator[tuple[Path, dict[str, Any]]]:
     runs = (directory or state_dir()) / "runs"
     if not runs.is_dir():
         return
@@ -209,18 +202,23 @@ def recover_stale_runs(directory: Path | None = None) -> list[StaleRun]:
     """Remove the leftovers of runs whose process is gone (SIGKILL, power loss)."""
     recovered = []
     for path, data in _manifests(directory):
-        pid = int(data.get("pid", 0))
-        alive = pid and _pid_alive(pid) and _process_start_time(pid) == data.get("pid_start")
-        if alive:
+        owner = ProcessIdentity.from_settings(data)
+        pid = owner.pid if owner is not None else 0
+        if owner is not None and owner.start_time is not None and owner.is_running():
             continue
         resources = [Resource(**item) for item in data.get("resources", [])]
         for resource in reversed(resources):
             remove_resource(resource)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+        database = data.get("database")
         recovered.append(
             StaleRun(
-                data.get("run_tag", path.stem), pid, data.get("description", ""), tuple(r.describe() for r in resources)
+                data.get("run_tag", path.stem),
+                pid,
+                data.get("description", ""),
+                tuple(r.describe() for r in resources),
+                Path(database) if isinstance(database, str) and os.path.isabs(database) else None,
             )
         )
     return recovered

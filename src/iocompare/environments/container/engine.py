@@ -24,6 +24,7 @@ import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from iocompare.errors import IocompareError
 from iocompare.system.proc import Completed, run
@@ -183,7 +184,7 @@ def resolve(
         if done.exit_code == 0:
             return config, None
         problem = next((p for p in KNOWN_PROBLEMS if p.matches(done.stderr)), None)
-        changes = {}
+        changes: dict[str, Any] = {}  # RuntimeConfig fields of several types
         if problem is not None:
             for field, value in problem.fix.items():
                 if field in config.explicit or (field == "cgroup_manager" and engine != "podman"):
@@ -194,6 +195,7 @@ def resolve(
                     changes[field] = value
         if not changes:
             return None, f"{engine} cannot start a container: {first_line(done.stderr)} (hint: {config_hint(engine)})"
+        assert problem is not None  # changes come only from a problem's fix
         config = dataclasses.replace(config, **changes, fixes=(*config.fixes, problem.name))
     return None, f"{engine} cannot start a container with any known configuration (hint: {config_hint(engine)})"
 
@@ -244,7 +246,7 @@ class Engine:
         return json.loads(self.call(*args).stdout or "null")
 
 
-def inspect_one(engine: Engine, kind: str, name: str) -> dict | None:
+def inspect_one(engine: Engine, kind: str, name: str) -> dict[str, Any] | None:
     """`<engine> <kind> inspect NAME` as a dict, or None when it does not exist."""
     done = engine.call(kind, "inspect", name, check=False)
     if done.exit_code != 0:

@@ -120,8 +120,8 @@ class ContainerEnvironment(Environment):
         self.fio_inside = inside_fio_version(engine, self.image.name)
         if self.fio_inside != self.context.fio.version:
             raise UserError(
-                f"fio in {self.kind} image {self.image.name} is {self.fio_inside}, the host's is {self.context.fio.version}: "
-                "results would not compare the same fio build",
+                f"fio in {self.kind} image {self.image.name} is {self.fio_inside}, "
+                f"the host's is {self.context.fio.version}: results would not compare the same fio build",
                 hint=f"iocompare image build --kind {self.kind} --force",
             )
         self._engine = engine

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
+from iocompare.engines.fio_argv import fio_argv
 from iocompare.engines.fio_job import render_layout_job
 from iocompare.environments.base import Instance
 from iocompare.environments.container.cgroup import Cgroup, cgroup_of, process_roots
@@ -86,10 +88,10 @@ class ContainerInstance(Instance):
 
     # -- inside the container --------------------------------------------------------------
 
-    def _job_file(self):
+    def _job_file(self) -> Path:
         return self._env.work_dir / f"job-{self.index}.fio"
 
-    def _output_file(self):
+    def _output_file(self) -> Path:
         return self._env.work_dir / f"out-{self.index}.json"
 
     def exec_text(self, command: Sequence[str], *, timeout_s: float = 60) -> str:
@@ -101,10 +103,10 @@ class ContainerInstance(Instance):
         job, output = self._job_file(), self._output_file()
         job.write_text(job_text)
         output.unlink(missing_ok=True)
-        argv = self._env.engine.argv(
-            "exec", self.name, FIO_IN_IMAGE, "--output-format=json+",
-            f"--output={WORK_IN_CONTAINER}/{output.name}", f"{WORK_IN_CONTAINER}/{job.name}",
-        )  # fmt: skip
+        in_container = fio_argv(
+            FIO_IN_IMAGE, output=f"{WORK_IN_CONTAINER}/{output.name}", job=f"{WORK_IN_CONTAINER}/{job.name}"
+        )
+        argv = self._env.engine.argv("exec", self.name, *in_container)
         done = run(argv, timeout_s=timeout_s, check=False)
         text = output.read_text() if output.exists() else ""
         return FioRun(done.argv, done.exit_code, text, done.stderr, done.wall_s)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import platform
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from iocompare.environments.container.cgroup import own_identity, pid_alive
 from iocompare.environments.container.engine import (
@@ -53,7 +54,7 @@ def owner_is_dead(labels: Mapping[str, str]) -> bool:
     return not pid_alive(pid, started)
 
 
-def _inspect_many(engine: Engine, kind: Sequence[str], items: Sequence[str]) -> list[dict]:
+def _inspect_many(engine: Engine, kind: Sequence[str], items: Sequence[str]) -> list[dict[str, Any]]:
     if not items:
         return []
     done = engine.call(*kind, "inspect", *items, check=False)

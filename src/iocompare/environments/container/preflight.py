@@ -10,6 +10,7 @@ import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from iocompare.environments.container.engine import (
@@ -74,7 +75,9 @@ def _rootfs_attempt(engine: Engine, config: RuntimeConfig) -> Completed:
         return _attempt(engine.with_config(config), ["--rootfs", rootfs], ["/bin/true"])
 
 
-def _resolved(kind: str, attempt) -> tuple[RuntimeConfig | None, str | None]:
+def _resolved(
+    kind: str, attempt: Callable[[Engine, RuntimeConfig], Completed]
+) -> tuple[RuntimeConfig | None, str | None]:
     key = status_key(kind)
     if key not in _CONFIG:
         engine = status(kind).engine()

@@ -11,6 +11,7 @@ import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from iocompare.environments.container.engine import (
     PACKAGES,
@@ -47,7 +48,10 @@ def _daemon_reason(engine: str, stderr: str) -> str:
     if engine == "docker" and (
         "cannot connect to the docker daemon" in lowered or "is the docker daemon running" in lowered
     ):
-        return "the Docker daemon is not running (hint: start it: systemctl start docker, or dockerd --iptables=false --bridge=none &)"
+        return (
+            "the Docker daemon is not running "
+            "(hint: start it: systemctl start docker, or dockerd --iptables=false --bridge=none &)"
+        )
     return f"{engine} does not answer: {first_line(stderr)}"
 
 
@@ -55,7 +59,7 @@ class _Unreachable(IocompareError):
     pass
 
 
-def _info_json(engine: Engine, *args: str) -> dict:
+def _info_json(engine: Engine, *args: str) -> dict[str, Any]:
     done = engine.call("info", *args, check=False, timeout_s=60)
     if done.exit_code != 0:
         raise _Unreachable(_daemon_reason(engine.name, done.stderr or done.stdout))

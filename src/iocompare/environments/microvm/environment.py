@@ -26,14 +26,15 @@ import psutil
 from iocompare.engines.fio_job import render_layout_job
 from iocompare.environments.base import CacheLayer, Environment, RunContext, SpaceNeed
 from iocompare.environments.host import check_target, run_fio_in
-from iocompare.environments.microvm.guest_init import GUEST_MOUNT_POINT, GUEST_TARGET_DEVICE
+from iocompare.environments.microvm.guest_init import GUEST_FIO_PATH, GUEST_MOUNT_POINT, GUEST_TARGET_DEVICE
 from iocompare.environments.microvm.image import GuestImage, find_image
-from iocompare.environments.microvm.instance import GUEST_FIO_PATH, MicroVMInstance
+from iocompare.environments.microvm.instance import MicroVMInstance
 from iocompare.environments.microvm.kernel import sha256_file
 from iocompare.environments.microvm.options import Variant, VariantScheme, name_for_path
 from iocompare.errors import ToolError, UserError
 from iocompare.facts import storage_facts
 from iocompare.system.proc import describe_failure
+from iocompare.system.resources import Resource
 from iocompare.units import format_size, short_size
 
 MIB = 1 << 20
@@ -134,7 +135,8 @@ class MicroVMEnvironment(Environment):
         if self.config.memory_mib < minimum:
             raise UserError(
                 f"IOCOMPARE_{self.env_prefix}_MEMORY_MIB={self.config.memory_mib} is too little for the guest: "
-                f"it needs at least {minimum} MiB (its initramfs alone is {format_size(int(image.manifest['initramfs_bytes']))})"
+                f"it needs at least {minimum} MiB (its initramfs alone is "
+                f"{format_size(int(image.manifest['initramfs_bytes']))})"
             )
         self.scratch = context.target / f"iocompare-{context.run_tag}" / name_for_path(name)
         self.disk = self.scratch / "disk.img"
@@ -142,7 +144,7 @@ class MicroVMEnvironment(Environment):
         self._allocation = ""
         self._instance_count = 0
         self._live: set[MicroVMInstance] = set()
-        self._registered: list = []
+        self._registered: list[Resource] = []
         self._facts: dict[str, str] | None = None
 
     # --- what the subclasses provide -------------------------------------------------------
@@ -195,7 +197,10 @@ class MicroVMEnvironment(Environment):
             return "no guest image is built (run: iocompare image build --kind guest)"
         fio = shutil.which("fio")
         if fio is not None and fio_sha256(fio) != image.fio_sha256:
-            return f"the guest image {image.content_hash[:12]} carries another fio build than {fio} (rebuild: iocompare image build --kind guest)"
+            return (
+                f"the guest image {image.content_hash[:12]} carries another fio build than {fio} "
+                "(rebuild: iocompare image build --kind guest)"
+            )
         return cls.image_unavailable_reason(image)
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -207,8 +212,8 @@ class MicroVMEnvironment(Environment):
         check_target(self.context.target)
         if fio_sha256(self.context.fio.path) != self.image.fio_sha256:
             raise UserError(
-                f"the guest image {self.image.content_hash[:12]} carries another fio build than {self.context.fio.path}: "
-                "the same fio must run in every environment",
+                f"the guest image {self.image.content_hash[:12]} carries another fio build than "
+                f"{self.context.fio.path}: the same fio must run in every environment",
                 hint="iocompare image build --kind guest (it copies the fio on PATH)",
             )
         resources = self.context.resources
@@ -288,7 +293,8 @@ class MicroVMEnvironment(Environment):
             fio_run = instance.run_fio(render_layout_job(filename=path, size_bytes=size_bytes), timeout_s=timeout_s)
             if fio_run.exit_code != 0:
                 raise ToolError(
-                    f"laying out {path} in the {self.vmm_label} guest failed (fio exit code {fio_run.exit_code}): {fio_run.stderr.strip()[-1000:]}"
+                    f"laying out {path} in the {self.vmm_label} guest failed (fio exit code {fio_run.exit_code}): "
+                    f"{fio_run.stderr.strip()[-1000:]}"
                 )
 
     # --- facts -----------------------------------------------------------------------------

@@ -20,7 +20,9 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
+from iocompare.environments.base import RunContext
 from iocompare.environments.microvm.environment import MicroVMEnvironment
 from iocompare.environments.microvm.guest_init import CONTROL_SERIAL, TARGET_SERIAL
 from iocompare.environments.microvm.image import GuestImage
@@ -54,7 +56,7 @@ def firecracker_binary() -> str:
 
 def firecracker_config(
     *, kernel: Path, initrd: Path, target: Path, control: Path, memory_mib: int, vcpus: int, cache: str, io_engine: str
-) -> dict:
+) -> dict[str, Any]:
     """The --config-file document (Firecracker's FullVmConfiguration)."""
     return {
         "boot-source": {"kernel_image_path": str(kernel), "initrd_path": str(initrd), "boot_args": KERNEL_CMDLINE},
@@ -80,9 +82,9 @@ def firecracker_config(
     }
 
 
-def api_requests(config: dict) -> list[tuple[str, str, dict]]:
+def api_requests(config: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     """The API calls equivalent to a config file, in boot order: (method, path, body)."""
-    requests = [
+    requests: list[tuple[str, str, dict[str, Any]]] = [
         ("PUT", "/machine-config", config["machine-config"]),
         ("PUT", "/boot-source", config["boot-source"]),
     ]
@@ -108,7 +110,7 @@ class FirecrackerEnvironment(MicroVMEnvironment):
     env_prefix = "FIRECRACKER"
     vmm_label = "firecracker"
 
-    def __init__(self, name, context) -> None:
+    def __init__(self, name: str, context: RunContext) -> None:
         super().__init__(name, context)
         self.binary = firecracker_binary()
 
@@ -124,7 +126,10 @@ class FirecrackerEnvironment(MicroVMEnvironment):
     @classmethod
     def image_unavailable_reason(cls, image: GuestImage) -> str | None:
         if not image.vmlinux.is_file():
-            return f"the guest image {image.content_hash[:12]} has no ELF vmlinux (rebuild: iocompare image build --kind guest --force)"
+            return (
+                f"the guest image {image.content_hash[:12]} has no ELF vmlinux "
+                "(rebuild: iocompare image build --kind guest --force)"
+            )
         return None
 
     def prepare_vmm(self) -> None:
@@ -132,11 +137,12 @@ class FirecrackerEnvironment(MicroVMEnvironment):
         version = parse_version(version_text)
         if version is None or version < MIN_VERSION:
             raise UserError(
-                f"{self.binary} is {version_text!r}: iocompare needs Firecracker {MIN_VERSION[0]}.{MIN_VERSION[1]} or newer",
+                f"{self.binary} is {version_text!r}: "
+                f"iocompare needs Firecracker {MIN_VERSION[0]}.{MIN_VERSION[1]} or newer",
                 hint="older versions do not find virtio devices through ACPI, which the Debian kernel needs",
             )
 
-    def vm_config(self, control: Path) -> dict:
+    def vm_config(self, control: Path) -> dict[str, Any]:
         return firecracker_config(
             kernel=self.image.vmlinux,
             initrd=self.image.initramfs,

@@ -22,6 +22,10 @@ the label in the control disk's first sector; the one other disk is then the tar
 
 from __future__ import annotations
 
+import shlex
+
+from iocompare.engines.fio_argv import fio_argv
+
 MARKER = "@@IOC"
 TARGET_SERIAL = "iocompare_target"  # also a valid Firecracker drive_id (alphanumerics and _)
 CONTROL_SERIAL = "iocompare_control"
@@ -30,10 +34,14 @@ GUEST_MOUNT_POINT = "/mnt/iocompare"
 CONTROL_LABEL = "IOCOMPARE-CONTROL-DISK v1"  # at offset 0 of the control disk
 CONTROL_JOB_OFFSET = 4096  # the job archive
 CONTROL_RESULT_OFFSET = 1 << 20  # the result archive
+GUEST_FIO_PATH = "/bin/fio"  # the host's fio, copied into the initramfs
+GUEST_FIO_JOB = "job.fio"  # in /run/job, the guest's working directory for a trial
+GUEST_FIO_OUTPUT = "out.json"
 CONTROL_DISK_BYTES = 64 << 20  # sparse; json+ output is well below this
 MODULE_LIST = "/etc/iocompare/modules"
 
-INIT_SCRIPT = r"""#!/bin/busybox sh
+INIT_SCRIPT = (
+    r"""#!/bin/busybox sh
 # iocompare guest init: see iocompare/environments/microvm/guest_init.py for the protocol.
 /bin/busybox mkdir -p /bin /proc /sys /dev /run /tmp __MOUNT__
 /bin/busybox --install -s /bin
@@ -69,7 +77,9 @@ done
 mknod /dev/iocompare/target b $(sed 's/:/ /' "$target_blk/dev")
 mknod /dev/iocompare/control b $(sed 's/:/ /' "$control_blk/dev")
 stty -echo 2>/dev/null
-say ready kernel=$(uname -r) lbs=$(cat "$target_blk/queue/logical_block_size") target_bytes=$(($(cat "$target_blk/size") * 512)) mem_kib=$(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo) cpus=$(nproc)
+say ready kernel=$(uname -r) lbs=$(cat "$target_blk/queue/logical_block_size") """
+    r"""target_bytes=$(($(cat "$target_blk/size") * 512)) """
+    r"""mem_kib=$(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo) cpus=$(nproc)
 run_job() {
     rm -rf /run/job && mkdir -p /run/job && cd /run/job || return 1
     # The host wrote the job after boot: forget any block of the control disk read before.
@@ -77,7 +87,7 @@ run_job() {
     dd if=/dev/iocompare/control bs=4096 skip=__JOB_BLOCKS__ count=255 2> /dev/null | tar -xf - job.fio 2> tar.log \
         || { echo "cannot read the job archive from the control disk: $(cat tar.log)" > stderr.txt; echo 254 > rc; }
     if [ -f job.fio ]; then
-        /bin/fio --output-format=json+ --output=/run/job/out.json job.fio > stdout.txt 2> stderr.txt
+        __FIO_ARGV__ > stdout.txt 2> stderr.txt
         echo $? > rc
     fi
     touch out.json stdout.txt
@@ -91,7 +101,8 @@ while read -r command argument; do
     case "$command" in
         drop) sync && echo 3 > /proc/sys/vm/drop_caches && say drop ok || say drop fail ;;
         mkfs)
-            if /sbin/mke2fs -q -F -t ext4 -m 0 -E lazy_itable_init=0,lazy_journal_init=0,nodiscard /dev/iocompare/target > /run/mkfs.log 2>&1
+            if /sbin/mke2fs -q -F -t ext4 -m 0 -E lazy_itable_init=0,lazy_journal_init=0,nodiscard """
+    r"""/dev/iocompare/target > /run/mkfs.log 2>&1
             then say mkfs ok; else say mkfs fail "$(tail -c 300 /run/mkfs.log | tr '\n' ' ')"; fi ;;
         mount)
             if mount -t ext4 /dev/iocompare/target __MOUNT__ 2> /run/mount.log
@@ -104,6 +115,7 @@ while read -r command argument; do
 done
 fatal "console closed"
 """
+)
 
 
 def render_init() -> str:
@@ -118,6 +130,7 @@ def render_init() -> str:
         "__JOB_BLOCKS__": str(CONTROL_JOB_OFFSET // 4096),
         "__LABEL_LENGTH__": str(len(CONTROL_LABEL)),
         "__LABEL__": CONTROL_LABEL,
+        "__FIO_ARGV__": shlex.join(fio_argv(GUEST_FIO_PATH, output=f"/run/job/{GUEST_FIO_OUTPUT}", job=GUEST_FIO_JOB)),
     }.items():
         text = text.replace(key, value)
     return text

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from iocompare.engines.fio_binary import find_fio
 from iocompare.environments.image import ImageInfo
@@ -74,7 +75,7 @@ class GuestImage:
     """A built guest: what the microVM environments boot."""
 
     directory: Path
-    manifest: dict
+    manifest: dict[str, Any]  # manifest.json as loaded
 
     @property
     def vmlinuz(self) -> Path:
@@ -90,15 +91,18 @@ class GuestImage:
 
     @property
     def content_hash(self) -> str:
-        return self.manifest["hash"]
+        value: str = self.manifest["hash"]
+        return value
 
     @property
     def kernel_version(self) -> str:
-        return self.manifest["kernel_version"]
+        value: str = self.manifest["kernel_version"]
+        return value
 
     @property
     def fio_sha256(self) -> str:
-        return self.manifest["fio_sha256"]
+        value: str = self.manifest["fio_sha256"]
+        return value
 
     @property
     def unpacked_bytes(self) -> int:
@@ -158,7 +162,7 @@ class GuestBuilder:
             return "ldd not found (apt-get install libc-bin)"
         return None
 
-    def _inputs(self, kernel: KernelSource) -> tuple[str, dict]:
+    def _inputs(self, kernel: KernelSource) -> tuple[str, dict[str, str]]:
         fio = find_fio()
         fio_path = Path(fio.path).resolve()
         programs = {
@@ -209,7 +213,14 @@ class GuestBuilder:
         self._set_current(content_hash)
         return self._info(load_image(final))
 
-    def _build_into(self, out: Path, kernel: KernelSource, content_hash: str, details: dict, progress) -> None:
+    def _build_into(
+        self,
+        out: Path,
+        kernel: KernelSource,
+        content_hash: str,
+        details: dict[str, str],
+        progress: Callable[[str], None],
+    ) -> None:
         unpacked = out / "unpacked"
         progress(f"unpacking the kernel ({kernel.description})")
         extracted = extract_kernel(kernel, unpacked)

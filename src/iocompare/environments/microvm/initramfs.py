@@ -15,6 +15,7 @@ import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from iocompare.errors import ToolError, UserError
 from iocompare.system.proc import run
@@ -75,7 +76,7 @@ def write_newc(archive: Archive, out: Path) -> int:
         return handle.tell()
 
 
-def _write_entry(handle, name: str, mode: int, data: bytes | Path, inode: int) -> None:
+def _write_entry(handle: BinaryIO, name: str, mode: int, data: bytes | Path, inode: int) -> None:
     size = data.stat().st_size if isinstance(data, Path) else len(data)
     encoded = name.encode() + b"\0"
     fields = (inode, mode, 0, 0, 1, 0, size, 0, 0, 0, 0, len(encoded), 0)

@@ -11,9 +11,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from iocompare.engines.fio_argv import fio_argv
 from iocompare.environments.base import Instance
 from iocompare.environments.host import drop_host_caches
-from iocompare.environments.microvm.guest_init import GUEST_MOUNT_POINT
+from iocompare.environments.microvm.guest_init import GUEST_FIO_JOB, GUEST_FIO_OUTPUT, GUEST_FIO_PATH, GUEST_MOUNT_POINT
 from iocompare.environments.microvm.session import (
     GuestSession,
     cpu_delta,
@@ -24,12 +25,12 @@ from iocompare.environments.microvm.session import (
 )
 from iocompare.errors import ToolError
 from iocompare.model import FioRun
+from iocompare.system.resources import Resource
 
 if TYPE_CHECKING:
     from iocompare.environments.microvm.environment import MicroVMEnvironment
 
 COMMAND_TIMEOUT_S = 120
-GUEST_FIO_PATH = "/bin/fio"
 
 
 class MicroVMInstance(Instance):
@@ -43,7 +44,7 @@ class MicroVMInstance(Instance):
         self.ready: dict[str, str] = {}
         self.mount_line = ""
         self._trial_facts: dict[str, str] = {}
-        self._registered: list = []
+        self._registered: list[Resource] = []
 
     def __enter__(self) -> MicroVMInstance:
         env = self._env
@@ -134,11 +135,9 @@ class MicroVMInstance(Instance):
             exit_code = int(files.get("rc", "").strip())
         except ValueError:
             raise session.failure(f"{self._env.name}: the guest returned no fio exit code ({details})") from None
-        argv = (
-            f"{self._env.vmm_label}-guest:{GUEST_FIO_PATH}",
-            "--output-format=json+",
-            "--output=out.json",
-            "job.fio",
+        # what the guest's init runs (guest_init.py), named after the VMM it ran under
+        argv = tuple(
+            fio_argv(f"{self._env.vmm_label}-guest:{GUEST_FIO_PATH}", output=GUEST_FIO_OUTPUT, job=GUEST_FIO_JOB)
         )
         stderr = files.get("stderr.txt", "")
         return FioRun(argv, exit_code, files.get("out.json", ""), stderr, wall_s)

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def resolve_kernel(downloads: Path, progress=lambda _: None) -> KernelSource:
+def resolve_kernel(downloads: Path, progress: Callable[[str], None] = lambda _: None) -> KernelSource:
     """The user's kernel (IOCOMPARE_GUEST_KERNEL) or Debian's cloud kernel, fetched once with apt."""
     named = os.environ.get(KERNEL_ENV)
     if named:
@@ -86,7 +87,7 @@ def _apt_field(text: str, name: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
-def _debian_kernel(downloads: Path, progress) -> KernelSource:
+def _debian_kernel(downloads: Path, progress: Callable[[str], None]) -> KernelSource:
     if shutil.which("apt-cache") is None:
         raise UserError(
             "no guest kernel: apt-cache is not available", hint=f"set {KERNEL_ENV} to a linux-image-*.deb or a bzImage"

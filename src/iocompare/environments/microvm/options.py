@@ -67,7 +67,8 @@ class VariantScheme:
             option = known[key]
             if value not in option.values:
                 raise UserError(
-                    f"{self.kind} drive option {token!r} is not supported: {key} must be one of {', '.join(option.values)}"
+                    f"{self.kind} drive option {token!r} is not supported: "
+                    f"{key} must be one of {', '.join(option.values)}"
                 )
             if key in chosen:
                 raise UserError(f"{self.kind} variant {text!r}: {key} is given twice")
@@ -93,7 +94,10 @@ class VariantScheme:
         full = self.kind if canonical is None else f"{self.kind}:{canonical}"
         raise UserError(
             f"unknown environment '{self.kind}:{text}'",
-            hint=f"write it as {full} ({FS_TOKEN} first, then {', '.join(o.key for o in self.options)}; defaults left out)",
+            hint=(
+                f"write it as {full} ({FS_TOKEN} first, then {', '.join(o.key for o in self.options)}; "
+                "defaults left out)"
+            ),
         )
 
     def all(self) -> list[Variant]:

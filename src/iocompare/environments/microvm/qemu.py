@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from iocompare.environments.base import RunContext
 from iocompare.environments.microvm.environment import MicroVMEnvironment
 from iocompare.environments.microvm.guest_init import CONTROL_SERIAL, TARGET_SERIAL
 from iocompare.environments.microvm.options import DriveOption, Variant, VariantScheme
@@ -224,7 +225,7 @@ class QemuEnvironment(MicroVMEnvironment):
     env_prefix = "QEMU"
     vmm_label = "qemu"
 
-    def __init__(self, name, context) -> None:
+    def __init__(self, name: str, context: RunContext) -> None:
         super().__init__(name, context)
         self.binary = qemu_binary()
         self.accel: AccelDecision | None = None

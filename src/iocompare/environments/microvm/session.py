@@ -32,6 +32,7 @@ CONSOLE_TAIL_LINES = 25
 _PR_SET_PDEATHSIG = 1
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
+_prctl: Callable[..., int] | None
 
 try:  # resolved here, so the child between fork and exec only makes the call
     _prctl = ctypes.CDLL(None, use_errno=True).prctl
@@ -154,8 +155,10 @@ class GuestSession:
             self._cond.notify_all()
 
     def _read_stderr(self) -> None:
-        assert self.process is not None and self.process.stderr is not None
-        for chunk in iter(lambda: self.process.stderr.read1(4096), b""):  # type: ignore[union-attr]
+        assert self.process is not None
+        stderr = self.process.stderr
+        assert isinstance(stderr, io.BufferedReader)  # stderr=PIPE, default bufsize: buffered binary
+        for chunk in iter(lambda: stderr.read1(4096), b""):
             with self._cond:
                 self._stderr += chunk
                 self._cond.notify_all()
