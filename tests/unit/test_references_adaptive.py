@@ -76,3 +76,18 @@ def test_extra_rounds_are_deterministic_and_cover_every_environment():
         (c, e) for c in "ab" for e in ("host", "x", "y")
     )
     assert default_baseline(["podman", "host"]) == "host" and default_baseline(["a", "b"]) == "a"
+
+
+def test_stopping_rule_and_reports_compare_against_the_same_baseline():
+    """podman listed before host:twin: both the adaptive rounds and the reports pick host:twin."""
+    from analysis_runs import RunBuilder
+
+    from iocompare.analysis.compare import run_baseline
+
+    environments = ["podman", "host:twin"]
+    run = RunBuilder({"podman": ("podman", {}), "host:twin": ("host", {})}).build()
+    assert default_baseline(environments) == run_baseline(run) == "host:twin"
+    cell = make_cell()
+    # host:twin has no trials yet: the rule must not fall back to comparing against podman
+    decisions = decide(suite(), [cell], environments, {(cell.key, "podman"): [1.0] * 5})
+    assert decisions[0].decision.action is Stop.DECIDED and "no successful trials" in decisions[0].decision.reason
