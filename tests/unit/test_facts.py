@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from iocompare.facts import find_mount, host_facts, storage_facts
+from iocompare.facts.probe import find_mount, host_facts, storage_facts
 
 MOUNTINFO = """\
 22 27 0:21 / /proc rw,relatime - proc proc rw

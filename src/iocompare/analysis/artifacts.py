@@ -13,7 +13,8 @@ import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from iocompare.facts import MEMORY_FILESYSTEMS
+from iocompare.facts import judge
+from iocompare.facts import registry as fk
 from iocompare.model import Cell, FioResult, Pattern, TrialStatus
 from iocompare.units import format_ns, format_rate, format_size
 
@@ -123,13 +124,11 @@ def _not_applicable(check: CheckId, why: str) -> CheckResult:
 
 def check_memory_filesystem(ev: CellEvidence) -> CheckResult:
     c, f = CheckId.MEMORY_FILESYSTEM, ev.facts
-    types = [t for t in (f.get("fs_type"), f.get("fs_type_inside")) if t]
-    if f.get("mount_kind") == "tmpfs":
-        types.append("tmpfs")
-    if not types and "memory_backed" not in f and "direct_io_honoured" not in f:
+    memory, direct = judge.memory_backed(f), judge.direct_io_honoured(f)
+    if memory is None and direct is None:
         return _not_evaluated(c, "the target's filesystem type was not recorded")
-    shown = ", ".join(dict.fromkeys(types)) or "unknown"
-    if f.get("memory_backed") == "yes" or any(t in MEMORY_FILESYSTEMS for t in types):
+    shown = ", ".join(judge.filesystem_types(f)) or "unknown"
+    if memory:
         return _result(
             c,
             CheckStatus.FIRED,
@@ -137,7 +136,7 @@ def check_memory_filesystem(ev: CellEvidence) -> CheckResult:
             f"the target is on {shown}: these numbers measure RAM, not a disk",
             fs_type=shown,
         )
-    if f.get("direct_io_honoured") == "no" or any(t == "fuse" or t.startswith("fuse") for t in types):
+    if direct is False:
         return _result(
             c,
             CheckStatus.FIRED,
@@ -155,7 +154,7 @@ def check_working_set(ev: CellEvidence, refs: References, th: Thresholds) -> Che
             c, CheckStatus.FIRED, "working set fits in a cache", f["working_set_warning"], working_set_bytes=ws
         )
     layers: list[tuple[str, str, int | None]] = []  # (label, layer, RAM bytes)
-    if f.get("host_page_cache_in_path") == "yes":
+    if judge.host_page_cache_in_path(f):
         layers.append(("host page cache in path", "host page cache", refs.host_memory_bytes))
     if not ev.cell.direct:
         guest = f.get("guest_memory_bytes")
@@ -341,8 +340,8 @@ def check_run_sanity(ev: CellEvidence, th: Thresholds) -> CheckResult:
 
 def check_software_emulation(ev: CellEvidence) -> CheckResult:
     c, f = CheckId.SOFTWARE_EMULATION, ev.facts
-    accel = f.get("accelerator")
-    if accel == "tcg":
+    accel = fk.ACCELERATOR.get(f) or ""
+    if judge.software_emulated(f):
         caveat = f.get("timing_caveat") or "QEMU TCG emulates the CPU in software: timings do not represent a KVM host"
         return _result(c, CheckStatus.FIRED, "software emulation (TCG)", caveat, accelerator=accel)
     if accel:

@@ -21,6 +21,7 @@ from iocompare.analysis.artifacts import (
     sync_p50,
 )
 from iocompare.analysis.compare import run_baseline
+from iocompare.facts import registry as fk
 from iocompare.model import Cell, Pattern, Sample
 from iocompare.store.records import StoredRun, by_cell_and_environment
 
@@ -78,7 +79,7 @@ def check_run(
     ref = reference or run_baseline(run)
     cells = evidence_from_run(run, samples)
     qd1, host_probe = _find(cells, ref, _is_qd1_read), _find(cells, ref, _is_probe)
-    memory = run.host_facts.get("memory_bytes")
+    memory = fk.MEMORY_BYTES.get(run.host_facts)
     out = {}
     for (key, env), ev in cells.items():
         env_probe = _find(cells, env, _is_probe)
@@ -88,7 +89,7 @@ def check_run(
             qd1_read_latency_ns=qd1.median(read_clat_p50) if qd1 else None,
             host_flush_latency_ns=host_probe.median(sync_p50) if host_probe else None,
             env_flush_latency_ns=env_probe.median(sync_p50) if env_probe else None,
-            host_memory_bytes=int(memory) if memory and memory.isdigit() else None,
+            host_memory_bytes=memory,
         )
         out[(key, env)] = check_cell(ev, refs, thresholds)
     return out

@@ -23,7 +23,7 @@ from iocompare.environments.host import check_target
 from iocompare.errors import ExitCode, UserError
 from iocompare.execute import launch
 from iocompare.execute.space import Reserve, SpacePlan, describe
-from iocompare.facts import host_facts
+from iocompare.facts.probe import host_facts
 from iocompare.report.build import build_report
 from iocompare.report.plan import print_plan
 from iocompare.report.terminal import render_terminal

@@ -12,9 +12,10 @@ import abc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import ClassVar, Generic, Self, TypeVar
 
 from iocompare.engines.fio_binary import FioBinary
+from iocompare.facts import registry as fk
 from iocompare.model import FioRun
 from iocompare.system.proc import kill_tree
 from iocompare.system.resources import RunResources
@@ -50,6 +51,40 @@ class RunContext:
     # Register everything created here (paths, containers, volumes, processes, mounts), so a run
     # killed by SIGKILL is cleaned up by the next start. Environments call resources.add_*().
     resources: RunResources = field(default_factory=lambda: RunResources("in-memory", persist=False))
+
+
+Live = TypeVar("Live")
+
+
+class InstanceLedger(Generic[Live]):
+    """The instances an environment has started and not yet removed, written once for every backend:
+    each gets the next number (its name, directory and files carry it), and the environment's
+    teardown finds whatever a failed or interrupted trial left behind. Instances receive the ledger;
+    they never reach into the environment's own state."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._live: dict[int, Live] = {}
+
+    def register(self, item: Live) -> int:
+        """Record a started (or about to be started) instance; returns its number, from 1."""
+        self._count += 1
+        self._live[self._count] = item
+        return self._count
+
+    def release(self, index: int) -> None:
+        """The instance is gone (removed by its owner)."""
+        self._live.pop(index, None)
+
+    def live(self) -> list[Live]:
+        """What is still registered, oldest first."""
+        return [self._live[index] for index in sorted(self._live)]
+
+    def __contains__(self, index: object) -> bool:
+        return index in self._live
+
+    def __len__(self) -> int:
+        return len(self._live)
 
 
 class Instance(abc.ABC):
@@ -147,5 +182,4 @@ class Environment(abc.ABC):
         return (SpaceNeed(self.context.target, working_set_bytes, f"{self.name}: working set"),)
 
     def logical_block_size(self) -> int | None:
-        value = self.facts().get("logical_block_size")
-        return int(value) if value and value.isdigit() else None
+        return fk.LOGICAL_BLOCK_SIZE.get(self.facts())

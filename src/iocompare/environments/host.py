@@ -15,7 +15,7 @@ from iocompare.engines.fio_job import render_layout_job
 from iocompare.environments.base import CacheLayer, Environment, Instance, RunContext, SpaceNeed
 from iocompare.environments.blockdev import device_facts, is_block_device
 from iocompare.errors import ToolError, UserError
-from iocompare.facts import storage_facts
+from iocompare.facts.probe import storage_facts
 from iocompare.model import FioRun
 from iocompare.system.proc import describe_failure, run
 from iocompare.units import short_size

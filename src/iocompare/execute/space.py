@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from iocompare.environments.base import Environment, SpaceNeed
-from iocompare.facts import find_mount
+from iocompare.facts.probe import find_mount
 from iocompare.units import format_size
 
 DEFAULT_RESERVE_MIN_BYTES = 1 << 30

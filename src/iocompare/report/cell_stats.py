@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from iocompare.analysis.compare import Policy, cell_seed
 from iocompare.analysis.stats import SampleSummary, summarise
+from iocompare.facts import registry as fk
 from iocompare.model import FioResult, Sample, TrialStatus
 from iocompare.store.records import StoredRun, by_cell_and_environment
 
@@ -79,8 +80,8 @@ def _summary(values: list[float], policy: Policy, seed: list[int]) -> SampleSumm
 
 
 def host_cpu_count(run: StoredRun) -> int | None:
-    text = run.host_facts.get("cpu_count", "")
-    return int(text) if text.isdigit() and int(text) > 0 else None
+    cpus = fk.CPU_COUNT.get(run.host_facts)
+    return cpus if cpus else None
 
 
 def cell_stats(

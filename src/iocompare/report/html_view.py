@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from iocompare.analysis.stats import Interval
+from iocompare.facts import judge
 from iocompare.model import Cell
 from iocompare.report import analysis_text as text
 from iocompare.report.build import Report, environment_facts
@@ -81,21 +82,21 @@ def caveats(report: Report) -> list[str]:
         )
     for env in report.environments:
         facts = environment_facts(report.run, env)
-        if facts.get("accelerator") == "tcg" or "timing_caveat" in facts:
+        if judge.software_emulated(facts) or "timing_caveat" in facts:
             out.append(
                 f"{env}: {facts.get('timing_caveat', 'software emulation (TCG): timings do not represent a KVM host')}."
             )
-        if facts.get("memory_backed") == "yes":
+        if judge.memory_backed(facts):
             out.append(
                 f"{env}: the target is memory-backed ({facts.get('fs_type_inside', facts.get('fs_type', '?'))}): "
                 "it measures RAM, not storage."
             )
-        if facts.get("direct_io_honoured") == "no":
+        if judge.direct_io_honoured(facts) is False:
             out.append(
                 f"{env}: O_DIRECT is not honoured by {facts.get('fs_type', 'the filesystem')}: "
                 "the page cache may be measured."
             )
-        if facts.get("host_page_cache_in_path") == "yes":
+        if judge.host_page_cache_in_path(facts):
             out.append(f"{env}: the host page cache is in the IO path (the VMM does not open the image with O_DIRECT).")
         if facts.get("flushes_reach_host", "").startswith("no"):
             out.append(f"{env}: guest flushes do not reach the host ({facts['flushes_reach_host']}).")

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from iocompare.facts import judge
+
 CONTAINER_KINDS = frozenset({"docker", "podman"})
 VM_KINDS = frozenset({"qemu", "firecracker"})
 _UNKNOWN = "?"
@@ -40,9 +42,11 @@ def _filesystem(
 
 
 def _memory_warning(facts: Mapping[str, str], fs: str) -> str:
-    if fs in ("tmpfs", "ramfs") or (facts.get("memory_backed") == "yes" and fs not in ("ext4", "xfs", "btrfs")):
+    # A hop warns for its own filesystem; a hop whose type is not a known disk filesystem takes the
+    # judgement of the whole path (a container's tmpfs shows on the hop above the host's ext4).
+    if judge.is_memory_filesystem(fs) or (judge.memory_backed(facts) and fs not in ("ext4", "xfs", "btrfs")):
         return "memory-backed: measures RAM, not storage"
-    if facts.get("direct_io_honoured") == "no":
+    if judge.direct_io_honoured(facts) is False:
         return "O_DIRECT not honoured"
     return ""
 
@@ -95,7 +99,7 @@ def _vm(kind: str, facts: Mapping[str, str]) -> list[Hop]:
     if "ext4" in facts.get("guest_target", "") or facts.get("fs_type_inside"):
         hops.append(Hop(f"guest {facts.get('fs_type_inside', 'ext4')}", "made in the guest"))
     hops.append(Hop(facts.get("drive_interface", "virtio-blk"), f"guest kernel {facts.get('guest_kernel', _UNKNOWN)}"))
-    tcg = "software emulation (TCG): timings not representative" if accel == "tcg" else ""
+    tcg = "software emulation (TCG): timings not representative" if judge.software_emulated(facts) else ""
     if kind == "firecracker" or facts.get("vmm") == "firecracker":
         options = (
             f"cache_type={facts.get('drive_cache_type', _UNKNOWN)} io_engine={facts.get('drive_io_engine', _UNKNOWN)}"
@@ -104,7 +108,7 @@ def _vm(kind: str, facts: Mapping[str, str]) -> list[Hop]:
     else:
         options = f"cache={facts.get('drive_cache', _UNKNOWN)} aio={facts.get('drive_aio', _UNKNOWN)}"
         hops.append(Hop(f"QEMU ({accel})", options, tcg))
-    if facts.get("host_page_cache_in_path") == "yes":
+    if judge.host_page_cache_in_path(facts):
         hops.append(Hop("host page cache", "in the path (no O_DIRECT on the image)"))
     image = facts.get("disk_image", "")
     hops.append(Hop(f"{facts.get('disk_image_format', 'raw')} image", image.rsplit("/", 1)[-1]))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from iocompare.facts import unescape_mountinfo
+from iocompare.facts.probe import unescape_mountinfo
 
 PROC = Path("/proc")
 

@@ -22,6 +22,7 @@ from iocompare.environments.base import (
     CacheLayer,
     Environment,
     Instance,
+    InstanceLedger,
     RunContext,
     SpaceNeed,
 )
@@ -43,14 +44,9 @@ from iocompare.environments.container.probe import status
 from iocompare.environments.host import check_target
 from iocompare.environments.image import ImageInfo
 from iocompare.errors import UserError
-from iocompare.facts import (
-    MEMORY_FILESYSTEMS,
-    NO_DIRECT_FILESYSTEMS,
-    Mount,
-    mount_holding,
-    storage_facts,
-)
-from iocompare.system.resources import Resource
+from iocompare.facts.judge import storage_facts_for
+from iocompare.facts.probe import Mount, mount_holding, storage_facts
+from iocompare.system.resources import Resource, RunResources
 from iocompare.units import short_size
 
 DRY_RUN_TAG = "dry-run"  # the run tag `iocompare run --dry-run` gives its RunContext
@@ -100,9 +96,8 @@ class ContainerEnvironment(Environment):
         self.fio_inside = ""
         if context.run_tag != DRY_RUN_TAG:  # a dry run builds nothing and starts nothing
             self.preflight()
-        self.instances: set[str] = set()
+        self.instances: InstanceLedger[ContainerInstance] = InstanceLedger()
         self._registered: list[Resource] = []
-        self._count = 0
         self._volume_created = False
         self._volume_path: Path | None = None
         self._inside: Mount | None = None
@@ -179,10 +174,10 @@ class ContainerEnvironment(Environment):
         self._inside = self._probe_mount()
 
     def teardown(self) -> None:
-        if self.instances:
-            for name in sorted(self.instances):
-                self.engine.call(*self.engine.remove_container_args(name), check=False)
-            self.instances.clear()
+        for left in self.instances.live():  # what a failed or interrupted trial could not remove
+            if left.name is not None:
+                self.engine.call(*self.engine.remove_container_args(left.name), check=False)
+            self.instances.release(left.index)
         if self._volume_created:
             self.engine.call("volume", "rm", "-f", self.volume, check=False)
             self._volume_created = False
@@ -199,15 +194,25 @@ class ContainerEnvironment(Environment):
 
     def _probe_mount(self) -> Mount | None:
         """What fio will see at /data: one short container with this variant's storage."""
-        with ContainerInstance(self) as probe:
+        with ContainerInstance(self, ledger=self.instances) as probe:
             text = probe.exec_text(["/bin/cat", "/proc/self/mountinfo"])
         return mount_inside(text)
 
     # -- what a container is made of -------------------------------------------------------
 
-    def next_index(self) -> int:
-        self._count += 1
-        return self._count
+    # -- what one container needs (container/instance.py's ContainerHost) ------------------
+
+    @property
+    def resources(self) -> RunResources:
+        return self.context.resources
+
+    @property
+    def run_tag(self) -> str:
+        return self.context.run_tag
+
+    @property
+    def per_trial_layout(self) -> bool:
+        return self.variant.per_trial_layout
 
     def storage_args(self) -> list[str]:
         kind = self.variant.mount_kind
@@ -220,7 +225,7 @@ class ContainerEnvironment(Environment):
         return []  # overlay: /data is a directory of the image, written in the container's layer
 
     def instance(self) -> Instance:
-        return ContainerInstance(self)
+        return ContainerInstance(self, ledger=self.instances)
 
     # -- working set -----------------------------------------------------------------------
 
@@ -231,7 +236,7 @@ class ContainerEnvironment(Environment):
         self.working_set_bytes = size_bytes
         if self.variant.per_trial_layout or size_bytes in self._laid_out:
             return  # laid out inside each fresh instance by prepare()
-        with ContainerInstance(self) as instance:
+        with ContainerInstance(self, ledger=self.instances) as instance:
             instance.lay_out(size_bytes, timeout_s=timeout_s)
         self._laid_out.add(size_bytes)
 
@@ -287,10 +292,7 @@ class ContainerEnvironment(Environment):
                 mount_source_inside=self._inside.source,
                 mount_options_inside=self._inside.options,
             )
-            if inside in MEMORY_FILESYSTEMS:
-                facts["memory_backed"] = "yes"
-            if inside in NO_DIRECT_FILESYSTEMS or inside.startswith("fuse."):
-                facts["direct_io_honoured"] = "no"
+            facts.update(storage_facts_for(inside))
             self._facts = facts
         return facts
 

@@ -5,22 +5,20 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import Protocol, Self
 
 from iocompare.engines.fio_argv import fio_argv
 from iocompare.engines.fio_job import render_layout_job
-from iocompare.environments.base import Instance
+from iocompare.environments.base import Instance, InstanceLedger
 from iocompare.environments.container.cgroup import Cgroup, cgroup_of, process_roots
+from iocompare.environments.container.engine import Engine
 from iocompare.environments.container.image import FIO_IN_IMAGE
 from iocompare.environments.container.labels import owner_labels
 from iocompare.environments.host import drop_host_caches
 from iocompare.errors import IocompareError, ToolError
 from iocompare.model import FioRun
 from iocompare.system.proc import describe_failure, run
-from iocompare.system.resources import Resource
-
-if TYPE_CHECKING:
-    from iocompare.environments.container.environment import ContainerEnvironment
+from iocompare.system.resources import Resource, RunResources
 
 TARGET_IN_CONTAINER = "/data"  # where the storage under test is mounted
 WORK_IN_CONTAINER = "/iocompare"  # bind mount holding job files and fio's output
@@ -28,9 +26,45 @@ LAYOUT_MIN_BPS = 20 << 20  # as the runner: a layout slower than 20 MiB/s is tre
 LAYOUT_SLACK_S = 120
 
 
+class ContainerHost(Protocol):
+    """What one container needs from its environment (ContainerEnvironment provides it)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def resources(self) -> RunResources: ...
+
+    @property
+    def run_tag(self) -> str: ...
+
+    @property
+    def slug(self) -> str: ...
+
+    @property
+    def image_name(self) -> str: ...
+
+    @property
+    def work_dir(self) -> Path: ...
+
+    @property
+    def working_set_bytes(self) -> int | None: ...
+
+    @property
+    def per_trial_layout(self) -> bool: ...
+
+    def storage_args(self) -> list[str]: ...
+
+    def working_set_path(self, size_bytes: int) -> str: ...
+
+
 class ContainerInstance(Instance):
-    def __init__(self, environment: ContainerEnvironment) -> None:
+    def __init__(self, environment: ContainerHost, *, ledger: InstanceLedger[ContainerInstance]) -> None:
         self._env = environment
+        self._ledger = ledger
         self.name: str | None = None
         self.index = 0
         self.pid: int | None = None
@@ -44,18 +78,17 @@ class ContainerInstance(Instance):
     def __enter__(self) -> Self:
         env = self._env
         engine = env.engine
-        self.index = env.next_index()
-        self.name = f"iocompare-{env.context.run_tag}-{env.slug}-{self.index}"
+        self.index = self._ledger.register(self)
+        self.name = f"iocompare-{env.run_tag}-{env.slug}-{self.index}"
         # --stop-timeout 0: `sleep` as PID 1 ignores SIGTERM; any `rm -f` (ours, or crash recovery
         # from the run manifest) kills at once instead of waiting podman's 10 s.
         argv = [
-            "run", "-d", "--name", self.name, *owner_labels(env.context.run_tag), "--network=none",
+            "run", "-d", "--name", self.name, *owner_labels(env.run_tag), "--network=none",
             "--stop-timeout=0", *engine.run_args(), "-v", f"{env.work_dir}:{WORK_IN_CONTAINER}",
             *env.storage_args(), env.image_name, "/bin/sleep", "infinity",
         ]  # fmt: skip
-        env.instances.add(self.name)
         # Registered before creation: a SIGKILL between the two must not leak the container.
-        self._resource = env.context.resources.add(
+        self._resource = env.resources.add(
             "container", self.name, engine=engine.name, note=f"{env.name} trial container"
         )
         started = time.monotonic()
@@ -73,16 +106,16 @@ class ContainerInstance(Instance):
         self._remove()
 
     def _remove(self) -> None:
-        if self.name is None or self.name not in self._env.instances:
+        if self.name is None or self.index not in self._ledger:
             return
         engine = self._env.engine
         try:
             engine.call(*engine.remove_container_args(self.name), check=False, timeout_s=60)
         except IocompareError:
-            return  # left in env.instances: the environment's teardown tries again
-        self._env.instances.discard(self.name)
+            return  # left in the ledger: the environment's teardown tries again
+        self._ledger.release(self.index)
         if self._resource is not None:
-            self._env.context.resources.discard(self._resource)
+            self._env.resources.discard(self._resource)
         for path in (self._job_file(), self._output_file()):
             path.unlink(missing_ok=True)
 
@@ -127,7 +160,7 @@ class ContainerInstance(Instance):
     def prepare(self) -> Mapping[str, str]:
         facts = {"container": self.name or "", "container_start_s": f"{self.start_s or 0:.3f}"}
         size = self._env.working_set_bytes
-        if self._env.variant.per_trial_layout and size:
+        if self._env.per_trial_layout and size:
             # The container's storage dies with it: lay out in this fresh one, outside the measurement.
             self.lay_out(size, timeout_s=LAYOUT_SLACK_S + size / LAYOUT_MIN_BPS)
             facts["working_set_laid_out_per_trial"] = "yes"

@@ -24,7 +24,7 @@ from typing import ClassVar
 import psutil
 
 from iocompare.engines.fio_job import render_layout_job
-from iocompare.environments.base import CacheLayer, Environment, RunContext, SpaceNeed
+from iocompare.environments.base import CacheLayer, Environment, InstanceLedger, RunContext, SpaceNeed
 from iocompare.environments.host import check_target, run_fio_in
 from iocompare.environments.microvm.guest_init import GUEST_FIO_PATH, GUEST_MOUNT_POINT, GUEST_TARGET_DEVICE
 from iocompare.environments.microvm.image import GuestImage, find_image
@@ -32,9 +32,9 @@ from iocompare.environments.microvm.instance import MicroVMInstance
 from iocompare.environments.microvm.kernel import sha256_file
 from iocompare.environments.microvm.options import Variant, VariantScheme, name_for_path
 from iocompare.errors import ToolError, UserError
-from iocompare.facts import storage_facts
+from iocompare.facts.probe import storage_facts
 from iocompare.system.proc import describe_failure
-from iocompare.system.resources import Resource
+from iocompare.system.resources import Resource, RunResources
 from iocompare.units import format_size, short_size
 
 MIB = 1 << 20
@@ -142,8 +142,7 @@ class MicroVMEnvironment(Environment):
         self.disk = self.scratch / "disk.img"
         self._laid_out_bytes: int | None = None
         self._allocation = ""
-        self._instance_count = 0
-        self._live: set[MicroVMInstance] = set()
+        self._live: InstanceLedger[MicroVMInstance] = InstanceLedger()
         self._registered: list[Resource] = []
         self._facts: dict[str, str] | None = None
 
@@ -225,7 +224,7 @@ class MicroVMEnvironment(Environment):
         self.prepare_vmm()
 
     def teardown(self) -> None:
-        for instance in list(self._live):
+        for instance in self._live.live():
             instance.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
         with contextlib.suppress(OSError):
@@ -236,7 +235,20 @@ class MicroVMEnvironment(Environment):
         self._laid_out_bytes = None
 
     def instance(self) -> MicroVMInstance:
-        return MicroVMInstance(self)
+        return MicroVMInstance(self, scratch=self.scratch, ledger=self._live)
+
+    # --- what one boot needs (microvm/instance.py's GuestHost) ------------------------------
+    @property
+    def resources(self) -> RunResources:
+        return self.context.resources
+
+    @property
+    def boot_timeout_s(self) -> float:
+        return self.config.boot_timeout_s
+
+    @property
+    def mounts_in_guest(self) -> bool:
+        return self.variant.in_guest_fs
 
     # --- working set -----------------------------------------------------------------------
     def working_set_path(self, size_bytes: int) -> str:
@@ -287,7 +299,7 @@ class MicroVMEnvironment(Environment):
 
     def _layout_in_guest(self, size_bytes: int, timeout_s: float) -> None:
         path = self.working_set_path(size_bytes)
-        with MicroVMInstance(self, purpose="layout") as instance:
+        with MicroVMInstance(self, scratch=self.scratch, ledger=self._live, purpose="layout") as instance:
             instance.mkfs()
             instance.mount()
             fio_run = instance.run_fio(render_layout_job(filename=path, size_bytes=size_bytes), timeout_s=timeout_s)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
 
 from iocompare.engines.fio_argv import fio_argv
-from iocompare.environments.base import Instance
+from iocompare.environments.base import Instance, InstanceLedger
 from iocompare.environments.host import drop_host_caches
 from iocompare.environments.microvm.guest_init import GUEST_FIO_JOB, GUEST_FIO_OUTPUT, GUEST_FIO_PATH, GUEST_MOUNT_POINT
 from iocompare.environments.microvm.session import (
@@ -25,19 +26,49 @@ from iocompare.environments.microvm.session import (
 )
 from iocompare.errors import ToolError
 from iocompare.model import FioRun
-from iocompare.system.resources import Resource
-
-if TYPE_CHECKING:
-    from iocompare.environments.microvm.environment import MicroVMEnvironment
+from iocompare.system.resources import Resource, RunResources
 
 COMMAND_TIMEOUT_S = 120
+
+
+class GuestHost(Protocol):
+    """What one boot needs from its environment (MicroVMEnvironment, for QEMU or Firecracker)."""
+
+    @property
+    def vmm_label(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def resources(self) -> RunResources: ...
+
+    @property
+    def boot_timeout_s(self) -> float: ...
+
+    @property
+    def mounts_in_guest(self) -> bool: ...
+
+    def vmm_argv(self, directory: Path, control: Path) -> list[str]: ...
+
+    def is_vcpu_thread(self, name: str) -> bool: ...
 
 
 class MicroVMInstance(Instance):
     """One boot of the guest, for one trial (or for laying out the in-guest filesystem)."""
 
-    def __init__(self, environment: MicroVMEnvironment, *, purpose: str = "trial") -> None:
+    def __init__(
+        self,
+        environment: GuestHost,
+        *,
+        scratch: Path,
+        ledger: InstanceLedger[MicroVMInstance],
+        purpose: str = "trial",
+    ) -> None:
         self._env = environment
+        self._scratch = scratch
+        self._ledger = ledger
+        self._index = 0
         self._purpose = purpose
         self.session: GuestSession | None = None
         self.boot_to_ready_s: float | None = None
@@ -48,23 +79,22 @@ class MicroVMInstance(Instance):
 
     def __enter__(self) -> MicroVMInstance:
         env = self._env
-        env._instance_count += 1
-        self.directory = env.scratch / f"vm-{env._instance_count}"
+        self._index = self._ledger.register(self)
+        self.directory = self._scratch / f"vm-{self._index}"
         try:
             self.directory.mkdir(parents=True)
             self.control = self.directory / "control.img"
             create_control_disk(self.control)
             argv = env.vmm_argv(self.directory, self.control)
             self.session = GuestSession(argv, console_log=self.directory / "console.log", label=env.vmm_label)
-            env._live.add(self)
             pid = self.session.start()
-            self._registered.append(env.context.resources.add_process(pid, note=f"{env.name} VMM"))
+            self._registered.append(env.resources.add_process(pid, note=f"{env.name} VMM"))
             args = self.session.wait_for(
-                "ready", timeout_s=env.config.boot_timeout_s, what="while booting (no ready marker from the guest)"
+                "ready", timeout_s=env.boot_timeout_s, what="while booting (no ready marker from the guest)"
             )
             self.boot_to_ready_s = time.monotonic() - self.session.started_at
             self.ready = dict(item.split("=", 1) for item in args.split() if "=" in item)
-            if env.variant.in_guest_fs and self._purpose == "trial":
+            if env.mounts_in_guest and self._purpose == "trial":
                 self.mount()
         except BaseException:
             self.close()
@@ -79,11 +109,11 @@ class MicroVMInstance(Instance):
         if self.session is not None:
             self.session.stop(graceful_s=3.0)
         for resource in self._registered:
-            self._env.context.resources.discard(resource)
+            self._env.resources.discard(resource)
         self._registered.clear()
         if hasattr(self, "directory"):
             shutil.rmtree(self.directory, ignore_errors=True)
-        self._env._live.discard(self)
+        self._ledger.release(self._index)
 
     def _session(self) -> GuestSession:
         if self.session is None or not self.session.alive():

@@ -23,7 +23,7 @@ from iocompare.environments.microvm.guest_init import CONTROL_SERIAL, TARGET_SER
 from iocompare.environments.microvm.options import DriveOption, Variant, VariantScheme
 from iocompare.environments.microvm.session import GuestSession, create_control_disk
 from iocompare.errors import UserError
-from iocompare.facts import storage_facts
+from iocompare.facts.probe import storage_facts
 from iocompare.system.proc import run
 
 BINARY_ENV = "IOCOMPARE_QEMU_BINARY"

@@ -10,11 +10,7 @@ from pathlib import Path
 import psutil
 
 import iocompare
-
-# Filesystems whose numbers measure memory, or that drop O_DIRECT: detected by type, never by
-# fio's exit code (tmpfs accepts O_DIRECT since Linux 6.6 but still measures RAM).
-MEMORY_FILESYSTEMS = frozenset({"tmpfs", "ramfs"})
-NO_DIRECT_FILESYSTEMS = frozenset({"fuse", "fuseblk", "fuse.fuse-overlayfs"})
+from iocompare.facts.judge import storage_facts_for
 
 
 @dataclass(frozen=True)
@@ -144,8 +140,5 @@ def storage_facts(path: Path) -> dict[str, str]:
                 value = _read(disk / rel)
                 if value:
                     facts[key] = value
-    if mount.fs_type in MEMORY_FILESYSTEMS:
-        facts["memory_backed"] = "yes"
-    if mount.fs_type in NO_DIRECT_FILESYSTEMS or mount.fs_type.startswith("fuse."):
-        facts["direct_io_honoured"] = "no"
+    facts.update(storage_facts_for(mount.fs_type))
     return facts
