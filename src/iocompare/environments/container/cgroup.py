@@ -8,7 +8,6 @@ container. Works with cgroup v1 (cpuacct controller) and v2 (unified hierarchy).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,20 +93,3 @@ def process_roots(pids: list[int]) -> list[int]:
         except psutil.NoSuchProcess:
             continue
     return roots
-
-
-def pid_alive(pid: int, started_at: float | None) -> bool:
-    """Is `pid` alive and (when known) the same process that started at `started_at`?"""
-    if pid <= 0 or not psutil.pid_exists(pid):
-        return False
-    if started_at is None:
-        return True
-    try:
-        return abs(psutil.Process(pid).create_time() - started_at) < 1.0
-    except psutil.NoSuchProcess:
-        return False
-
-
-def own_identity() -> tuple[int, float]:
-    pid = os.getpid()
-    return pid, psutil.Process(pid).create_time()

@@ -12,7 +12,6 @@ import platform
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from iocompare.environments.container.cgroup import own_identity, pid_alive
 from iocompare.environments.container.engine import (
     ENGINES,
     Engine,
@@ -21,6 +20,7 @@ from iocompare.environments.container.engine import (
 )
 from iocompare.environments.container.probe import status
 from iocompare.errors import IocompareError
+from iocompare.system.identity import ProcessIdentity
 
 LABEL_RUN = "iocompare.run"
 LABEL_PID = "iocompare.pid"
@@ -30,12 +30,12 @@ PREFIX = "iocompare-"
 
 
 def owner_labels(run_tag: str) -> list[str]:
-    pid, started = own_identity()
+    owner = ProcessIdentity.current()
     args = []
     for key, value in (
         (LABEL_RUN, run_tag),
-        (LABEL_PID, str(pid)),
-        (LABEL_PID_START, f"{started:.2f}"),
+        (LABEL_PID, str(owner.pid)),
+        (LABEL_PID_START, owner.start_time or ""),
         (LABEL_HOST, platform.node()),
     ):
         args += ["--label", f"{key}={value}"]
@@ -48,10 +48,10 @@ def owner_is_dead(labels: Mapping[str, str]) -> bool:
         return False
     try:
         pid = int(labels.get(LABEL_PID, ""))
-        started = float(labels[LABEL_PID_START]) if LABEL_PID_START in labels else None
     except ValueError:
         return False
-    return not pid_alive(pid, started)
+    # the start time as /proc records it: a live pid with another start time is a reused pid
+    return not ProcessIdentity(pid, labels.get(LABEL_PID_START) or None).is_running()
 
 
 def _inspect_many(engine: Engine, kind: Sequence[str], items: Sequence[str]) -> list[dict[str, Any]]:
