@@ -1,1 +1,1 @@
-"""Running things: subprocesses, the trial runner, cleanup."""
+"""Running a plan: launch (recovery, lock, space), the trial runner, adaptive rounds, applicability."""
