@@ -267,7 +267,7 @@ def test_missing_keys_raise(path: tuple[str, ...]) -> None:
 def test_wrong_types_and_empty_job_lists_raise() -> None:
     document, _ = raw_entries("randread_qd32_4k.json")
     document["jobs"][0]["read"]["io_bytes"] = "lots"
-    with pytest.raises(FioOutputError, match="unexpected shape"):
+    with pytest.raises(FioOutputError, match=r"field jobs\[0\]\.read\.io_bytes is not a number"):
         parse_fio_output(json.dumps(document))
     with pytest.raises(FioOutputError, match="no jobs"):
         parse_fio_output(json.dumps({"fio version": "fio-3.33", "jobs": []}))

@@ -1,24 +1,35 @@
-"""Parse fio 3.x `--output-format=json` / `json+` output into an iocompare FioResult.
+"""Parse fio `--output-format=json` / `json+` output into an iocompare FioResult.
 
-Shapes handled:
+Shapes handled (each one a fixture under tests/fixtures/fio/, see its README):
 - standalone: `{"fio version", "jobs": [...]}`, one entry per job, or one per group with
   group_reporting;
 - client/server: `{"fio version", "client_stats": [...]}`, one entry per job and client, plus an
   aggregate entry named "All clients" when several clients ran; the aggregate is skipped so
-  nothing is counted twice (it has no histogram bins anyway).
+  nothing is counted twice (it has no histogram bins anyway);
+- fio 3.x versions: `bw_bytes` (3.5 on) or only `bw` in KiB/s (3.1), latency blocks `clat_ns`,
+  `lat_ns`, `slat_ns` with a sample count `N` (3.2x on) or without it (3.1 to 3.16), `percentile`
+  maps in `clat_ns` or, with lat_percentiles, in `lat_ns`, `sync` blocks (3.5 on), json+ `bins`
+  keyed by latency in ns;
+- fio 2.x: `io_bytes` and `bw` in KiB, microsecond `clat`/`lat`/`slat` blocks, json+ bins keyed by
+  histogram bucket index (with `FIO_IO_U_PLAT_BITS`/`FIO_IO_U_PLAT_VAL`), no `total_ios` before 2.2.
 
 fio may print text before the JSON (warnings, and in client mode the clients' console lines,
 prefixed with `<host>`), so the document is decoded from its first line that starts with `{`.
+Every number read is checked: not a number, non-finite, negative or beyond what the store can
+hold is refused naming the field (FioOutputError), never stored.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
+import math
 import os
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -28,10 +39,34 @@ from iocompare.model import Cell, DirectionResult, FioResult, Pattern, Percentil
 ALL_CLIENTS_JOBNAME = "All clients"
 REPORTED_PERCENTILES = (50.0, 99.0, 99.9)
 MIN_RUNTIME_SHARE = 0.95
-_SUMMED_COUNTERS = ("io_bytes", "total_ios", "short_ios", "drop_ios")
+MAX_NUMBER = 2**63 - 1  # SQLite's INTEGER; no counter, byte count, rate or latency of a real run comes near it
 _JSON_START = re.compile(r"^\{", re.MULTILINE)
+_VERSION = re.compile(r"fio-(\d+)\.(\d+)")
+_US_TO_NS = 1000
 
 Job = Mapping[str, Any]
+
+
+class PercentileSource(str, enum.Enum):
+    """Where a trial's latency percentiles came from (recorded per trial as `percentile_source`)."""
+
+    BINS = "json+ histogram bins"  # merged over jobs and clients: exact across them
+    FIO = "fio's own percentiles (json)"  # one entry only: fio's per-entry numbers cannot be merged
+    NONE = "none in the output"
+
+
+@dataclass(frozen=True)
+class Units:
+    """What the numbers of one document mean: fio 2.x counts KiB and microseconds."""
+
+    io_bytes_factor: int  # io_bytes in bytes (fio 3) or KiB (fio 2)
+    legacy_latency: bool  # `clat`/`lat`/`slat` in microseconds instead of `*_ns`
+
+
+@dataclass(frozen=True)
+class ParsedOutput:
+    result: FioResult
+    percentile_source: PercentileSource
 
 
 def percentile_from_bins(bins: Mapping[int, int], q: float) -> float:
@@ -65,11 +100,32 @@ def percentile_from_bins(bins: Mapping[int, int], q: float) -> float:
     raise AssertionError("unreachable: the cumulative count reaches the total")
 
 
+def bucket_value(index: int, bits: int = 6) -> int:
+    """The representative value of fio's histogram bucket `index` (fio's plat_idx_to_val):
+    fio 2.x json+ keys its bins by bucket index, fio 3.x by this value."""
+    val = 1 << bits
+    if index < (val << 1):
+        return index
+    error_bits = (index >> bits) - 1
+    base = 1 << (error_bits + bits)
+    return int(base + (index % val + 0.5) * (1 << error_bits))
+
+
 def parse_fio_output(text: str, *, cell: Cell | None = None) -> FioResult:
     """Parse fio's json/json+ output. With `cell`, also check the run against what it asked for."""
-    document = _decode(text)
+    return parse_fio_output_detailed(text, cell=cell).result
+
+
+def parse_fio_output_detailed(text: str, *, cell: Cell | None = None) -> ParsedOutput:
+    """The result and where its percentiles came from."""
+    return parse_document(_decode(text), cell=cell)
+
+
+def parse_document(document: Mapping[str, Any], *, cell: Cell | None = None) -> ParsedOutput:
     try:
         return _build_result(document, cell)
+    except FioOutputError:
+        raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise FioOutputError(f"fio output has an unexpected shape: {exc!r}") from exc
 
@@ -77,6 +133,29 @@ def parse_fio_output(text: str, *, cell: Cell | None = None) -> FioResult:
 def decode_document(text: str) -> Mapping[str, Any]:
     """fio's JSON document, found after any text fio printed before it. Raises FioOutputError."""
     return _decode(text)
+
+
+def number(node: Mapping[str, Any], key: str, where: str, *, default: float | None = None) -> float:
+    """`node[key]` as a finite, non-negative number within the store's range; else FioOutputError naming the field."""
+    field = f"{where}.{key}" if where else key
+    if key not in node:
+        if default is not None:
+            return default
+        raise FioOutputError(f"fio output lacks field {field}")
+    value = node[key]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FioOutputError(f"field {field} is not a number: {value!r:.40}")
+    if not math.isfinite(value):
+        raise FioOutputError(f"field {field} is not a finite number: {value}")
+    if value < 0:
+        raise FioOutputError(f"field {field} is negative: {value}")
+    if value > MAX_NUMBER:
+        raise FioOutputError(f"field {field} is out of range: {value:g} (at most {MAX_NUMBER})")
+    return float(value)
+
+
+def integer(node: Mapping[str, Any], key: str, where: str, *, default: int | None = None) -> int:
+    return int(number(node, key, where, default=None if default is None else float(default)))
 
 
 def _decode(text: str) -> Mapping[str, Any]:
@@ -90,6 +169,8 @@ def _decode(text: str) -> Mapping[str, Any]:
         document, _ = json.JSONDecoder().raw_decode(text, start)
     except json.JSONDecodeError as exc:
         raise FioOutputError(f"fio output is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    except RecursionError:
+        raise FioOutputError("fio output is nested too deeply to be fio's") from None
     if not isinstance(document, dict):
         raise FioOutputError(f"fio output is JSON but not an object: {_snippet(text[start:])}")
     return document
@@ -100,73 +181,243 @@ def _snippet(text: str) -> str:
     return repr(first[:80])
 
 
-def _job_entries(document: Mapping[str, Any]) -> list[Job]:
+def units_of(document: Mapping[str, Any], jobs: Sequence[Job]) -> Units:
+    """fio 2.x (KiB, µs) or 3.x (bytes, ns): from the version, else from the key names."""
+    match = _VERSION.search(str(document.get("fio version", "")))
+    if match:
+        legacy = int(match.group(1)) < 3
+    else:
+        legacy = not any("clat_ns" in job.get(d, {}) or "lat_ns" in job.get(d, {}) for job in jobs for d in ("read", "write"))
+    if any("io_kbytes" in job.get(d, {}) for job in jobs for d in ("read", "write")):
+        legacy_bytes = False  # io_kbytes beside io_bytes: io_bytes is in bytes
+    else:
+        legacy_bytes = legacy
+    legacy_latency = not any(
+        key in job.get(d, {}) for job in jobs for d in ("read", "write") for key in ("clat_ns", "lat_ns")
+    )
+    return Units(io_bytes_factor=1024 if legacy_bytes else 1, legacy_latency=legacy_latency)
+
+
+def _job_entries(document: Mapping[str, Any]) -> list[tuple[str, Job]]:
     if "client_stats" in document:
-        entries = [e for e in document["client_stats"] if e.get("jobname") != ALL_CLIENTS_JOBNAME]
+        key = "client_stats"
+        raw = document["client_stats"]
     elif "jobs" in document:
-        entries = list(document["jobs"])
+        key = "jobs"
+        raw = document["jobs"]
     else:
         raise FioOutputError("fio output has neither 'jobs' nor 'client_stats'")
+    if not isinstance(raw, list):
+        raise FioOutputError(f"field {key} is not a list")
+    entries = [
+        (f"{key}[{i}]", e) for i, e in enumerate(raw) if not (isinstance(e, dict) and e.get("jobname") == ALL_CLIENTS_JOBNAME)
+    ]
     if not entries:
         raise FioOutputError("fio output lists no jobs")
-    for index, job in enumerate(entries):
+    for where, job in entries:
+        if not isinstance(job, dict):
+            raise FioOutputError(f"field {where} is not an object")
+        if "mixed" in job and "read" not in job:
+            raise FioOutputError(
+                f"{where} ({job.get('jobname')!r}) has only a 'mixed' total (unified_rw_reporting): "
+                "reads and writes cannot be told apart"
+            )
         for key in ("error", "usr_cpu", "sys_cpu", "read", "write"):
             if key not in job:
-                raise FioOutputError(f"fio job entry {index} ({job.get('jobname')!r}) lacks {key!r}")
+                raise FioOutputError(f"fio job entry {where} ({job.get('jobname')!r}) lacks {key!r}")
     return entries
 
 
-def _build_result(document: Mapping[str, Any], cell: Cell | None) -> FioResult:
+def _build_result(document: Mapping[str, Any], cell: Cell | None) -> ParsedOutput:
     if "fio version" not in document:
         raise FioOutputError("fio output lacks 'fio version'")
-    jobs = _job_entries(document)
-    misfiled = [_misfiled_datasyncs(job) for job in jobs]
-    raw = {
-        "read": [_counters(job["read"], minus_short=m) for job, m in zip(jobs, misfiled, strict=False)],
-        "write": [_counters(job["write"], minus_short=0) for job in jobs],
-    }
+    entries = _job_entries(document)
+    units = units_of(document, [job for _, job in entries])
     expected = _expected_directions(cell)
     directions: dict[str, DirectionResult | None] = {}
+    sources: list[PercentileSource] = []
     for ddir in ("read", "write"):
-        sections = [job[ddir] for job in jobs]
-        present = expected.get(ddir, False) or sum(c["total_ios"] for c in raw[ddir]) > 0
-        directions[ddir] = _direction(sections, raw[ddir]) if present else None
-
-    sync_sections = [job["sync"]["lat_ns"] for job in jobs if "sync" in job and "lat_ns" in job["sync"]]
-    sync = _percentiles(sync_sections) if sum(s.get("N", 0) for s in sync_sections) > 0 else None
-    error = max(int(job["error"]) for job in jobs)
+        sides = [_Side.read(job[ddir], f"{where}.{ddir}", units) for where, job in entries]
+        if ddir == "read":
+            sides = [
+                dataclasses.replace(s, short_ios=s.short_ios - _misfiled_datasyncs(job, where))
+                for s, (where, job) in zip(sides, entries, strict=True)
+            ]
+        present = expected.get(ddir, False) or sum(s.total_ios for s in sides) > 0
+        if present:
+            direction, source = _direction(sides)
+            directions[ddir] = direction
+            sources.append(source)
+        else:
+            directions[ddir] = None
+    sync_blocks = [_sync_block(job, where, units) for where, job in entries]
+    sync_stats = [b for b in sync_blocks if b is not None]
+    sync: Percentiles | None = None
+    if any(b.samples > 0 for b in sync_stats):
+        sync, source = _percentiles(sync_stats)
+        sources.append(source)
+    error = max(integer(job, "error", where) for where, job in entries)
     result = FioResult(
         fio_version=str(document["fio version"]),
         read=directions["read"],
         write=directions["write"],
         sync=sync,
-        cpu_usr_pct=sum(float(job["usr_cpu"]) for job in jobs) / len(jobs),
-        cpu_sys_pct=sum(float(job["sys_cpu"]) for job in jobs) / len(jobs),
+        cpu_usr_pct=sum(number(job, "usr_cpu", where) for where, job in entries) / len(entries),
+        cpu_sys_pct=sum(number(job, "sys_cpu", where) for where, job in entries) / len(entries),
         error=error,
-        job_count=len(jobs),
+        job_count=len(entries),
     )
-    return dataclasses.replace(result, problems=tuple(_problems(result, expected, cell)))
+    result = dataclasses.replace(result, problems=tuple(_problems(result, expected, cell)))
+    return ParsedOutput(result, _overall_source(sources))
 
 
-def _misfiled_datasyncs(job: Job) -> int:
+def _overall_source(sources: Sequence[PercentileSource]) -> PercentileSource:
+    for kind in (PercentileSource.BINS, PercentileSource.FIO):
+        if kind in sources:
+            return kind
+    return PercentileSource.NONE
+
+
+@dataclass(frozen=True)
+class _LatencyBlock:
+    """One latency block of one entry, in ns, with its sample count (fio's `N`, or the IO count
+    of its direction when fio did not write `N`)."""
+
+    samples: int
+    mean_ns: float
+    min_ns: float
+    max_ns: float
+    bins: Mapping[int, int] | None  # latency ns -> count (json+)
+    percentiles: Mapping[float, float] | None  # q -> latency ns (fio's own)
+
+
+def _latency_block(node: Any, where: str, *, scale: int, fallback_samples: int) -> _LatencyBlock | None:
+    if not isinstance(node, dict):
+        return None
+    if "N" in node:
+        samples = integer(node, "N", where)
+    else:
+        # fio before 3.2x writes no N: an entry with IO has one sample per IO; a block of zeros has none.
+        has_values = number(node, "max", where, default=0) > 0 or number(node, "mean", where, default=0) > 0
+        samples = fallback_samples if has_values else 0
+    bins = _bins(node.get("bins"), f"{where}.bins", scale) if "bins" in node else None
+    percentiles = None
+    if isinstance(node.get("percentile"), dict):
+        percentiles = {}
+        for key in node["percentile"]:
+            try:
+                q = float(key)
+            except ValueError:
+                raise FioOutputError(f"field {where}.percentile has a key that is not a number: {key!r:.40}") from None
+            if 0 < q <= 100:  # fio 3.1 pads the map with "0.00": 0 entries
+                percentiles[q] = number(node["percentile"], key, f"{where}.percentile") * scale
+    return _LatencyBlock(
+        samples=samples,
+        mean_ns=number(node, "mean", where, default=0) * scale,
+        min_ns=number(node, "min", where, default=0) * scale,
+        max_ns=number(node, "max", where, default=0) * scale,
+        bins=bins,
+        percentiles=percentiles,
+    )
+
+
+def _bins(node: Any, where: str, scale: int) -> Mapping[int, int]:
+    """json+ bins as latency ns -> count. fio 2.x keys them by bucket index, with its constants."""
+    if not isinstance(node, dict):
+        raise FioOutputError(f"field {where} is not an object")
+    out: Counter[int] = Counter()
+    indexed = "FIO_IO_U_PLAT_BITS" in node
+    bits = integer(node, "FIO_IO_U_PLAT_BITS", where) if indexed else 6
+    for key in node:
+        if key.startswith("FIO_IO_U_PLAT_"):
+            continue
+        try:
+            raw = int(key)
+        except ValueError:
+            raise FioOutputError(f"field {where} has a key that is not a number: {key!r:.40}") from None
+        count = integer(node, key, where)
+        if count:
+            value = bucket_value(raw, bits) if indexed else raw
+            out[value * scale] += count
+    return out
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One direction of one entry, in bytes and ns."""
+
+    io_bytes: int
+    bw_bps: float
+    iops: float
+    runtime_ms: int
+    total_ios: int
+    short_ios: int
+    drop_ios: int
+    lat: _LatencyBlock | None
+    clat: _LatencyBlock | None
+
+    @classmethod
+    def read(cls, node: Any, where: str, units: Units) -> _Side:
+        if not isinstance(node, dict):
+            raise FioOutputError(f"field {where} is not an object")
+        io_bytes = integer(node, "io_bytes", where) * units.io_bytes_factor
+        runtime_ms = integer(node, "runtime", where, default=0)
+        iops = number(node, "iops", where, default=0)
+        if "bw_bytes" in node:
+            bw = number(node, "bw_bytes", where)
+        elif runtime_ms > 0:
+            bw = io_bytes * 1000 / runtime_ms  # how fio computes bw_bytes; its `bw` is this in whole KiB/s
+        else:
+            bw = number(node, "bw", where, default=0) * 1024
+        if "total_ios" in node:
+            total_ios = integer(node, "total_ios", where)
+        else:  # fio 2.1 and older: IOs from the rate fio reports
+            total_ios = round(iops * runtime_ms / 1000)
+        if bw > MAX_NUMBER:
+            raise FioOutputError(f"field {where}.io_bytes is out of range for its runtime: {bw:g} bytes/s")
+        scale = _US_TO_NS if units.legacy_latency else 1
+        suffix = "" if units.legacy_latency else "_ns"
+        return cls(
+            io_bytes=io_bytes,
+            bw_bps=bw,
+            iops=iops,
+            runtime_ms=runtime_ms,
+            total_ios=total_ios,
+            short_ios=integer(node, "short_ios", where, default=0),
+            drop_ios=integer(node, "drop_ios", where, default=0),
+            lat=_latency_block(node.get("lat" + suffix), f"{where}.lat{suffix}", scale=scale, fallback_samples=total_ios),
+            clat=_latency_block(
+                node.get("clat" + suffix), f"{where}.clat{suffix}", scale=scale, fallback_samples=total_ios
+            ),
+        )
+
+
+def _sync_block(job: Job, where: str, units: Units) -> _LatencyBlock | None:
+    sync = job.get("sync")
+    if not isinstance(sync, dict):
+        return None
+    count = integer(sync, "total_ios", f"{where}.sync", default=0)
+    suffix, scale = ("lat", _US_TO_NS) if "lat_ns" not in sync and "lat" in sync else ("lat_ns", 1)
+    return _latency_block(sync.get(suffix), f"{where}.sync.{suffix}", scale=scale, fallback_samples=max(count, 1))
+
+
+def _misfiled_datasyncs(job: Job, where: str) -> int:
     """fio 3.33 counts fdatasync calls in an array slot that is read's `short_ios`.
 
     Seen in real output: with fdatasync=1 the JSON shows `sync.total_ios` = 0 and
     `read.short_ios` = number of fdatasyncs (= `sync.lat_ns.N`); with fsync=1 the count is in
     `sync.total_ios` and `read.short_ios` is 0. Those are not short reads, so they are taken
-    back out; when the shape differs (a fixed fio) nothing is subtracted.
+    back out; when the shape differs (a fixed fio, or one without `N`) nothing is subtracted.
     """
-    sync = job.get("sync") or {}
-    synced = int((sync.get("lat_ns") or {}).get("N", 0))
-    if synced > 0 and int(sync.get("total_ios", 0)) == 0 and int(job["read"]["short_ios"]) >= synced:
+    sync = job.get("sync")
+    lat = sync.get("lat_ns") if isinstance(sync, dict) else None
+    if not isinstance(sync, dict) or not isinstance(lat, dict) or "N" not in lat:
+        return 0
+    synced = integer(lat, "N", f"{where}.sync.lat_ns")
+    short = integer(job["read"], "short_ios", f"{where}.read", default=0)
+    if synced > 0 and integer(sync, "total_ios", f"{where}.sync", default=0) == 0 and short >= synced:
         return synced
     return 0
-
-
-def _counters(section: Mapping[str, Any], *, minus_short: int) -> dict[str, int]:
-    counters = {key: int(section[key]) for key in _SUMMED_COUNTERS}
-    counters["short_ios"] -= minus_short
-    return counters
 
 
 def _expected_directions(cell: Cell | None) -> dict[str, bool]:
@@ -180,55 +431,56 @@ def _expected_directions(cell: Cell | None) -> dict[str, bool]:
     return {"read": reads, "write": writes}
 
 
-def _direction(sections: Sequence[Mapping[str, Any]], counters: Sequence[Mapping[str, int]]) -> DirectionResult:
-    latencies = [s["lat_ns"] for s in sections if int(s["lat_ns"].get("N", 0)) > 0]
-    samples = sum(int(lat["N"]) for lat in latencies)
-    return DirectionResult(
-        io_bytes=sum(c["io_bytes"] for c in counters),
-        bw_bps=sum(float(s["bw_bytes"]) for s in sections),
-        iops=sum(float(s["iops"]) for s in sections),
-        runtime_ms=max(int(s["runtime"]) for s in sections),
-        total_ios=sum(c["total_ios"] for c in counters),
-        short_ios=sum(c["short_ios"] for c in counters),
-        drop_ios=sum(c["drop_ios"] for c in counters),
+def _direction(sides: Sequence[_Side]) -> tuple[DirectionResult, PercentileSource]:
+    lats = [s.lat for s in sides if s.lat is not None and s.lat.samples > 0]
+    samples = sum(lat.samples for lat in lats)
+    lat, lat_source = _percentiles([s.lat for s in sides if s.lat is not None])
+    clat, clat_source = _percentiles([s.clat for s in sides if s.clat is not None])
+    result = DirectionResult(
+        io_bytes=sum(s.io_bytes for s in sides),
+        bw_bps=sum(s.bw_bps for s in sides),
+        iops=sum(s.iops for s in sides),
+        runtime_ms=max(s.runtime_ms for s in sides),
+        total_ios=sum(s.total_ios for s in sides),
+        short_ios=sum(s.short_ios for s in sides),
+        drop_ios=sum(s.drop_ios for s in sides),
         # A mean over jobs is only right when each job's mean is weighted by its IO count.
-        lat_mean_ns=sum(float(lat["mean"]) * int(lat["N"]) for lat in latencies) / samples if samples else None,
-        lat_min_ns=float(min(lat["min"] for lat in latencies)) if latencies else None,
-        lat_max_ns=float(max(lat["max"] for lat in latencies)) if latencies else None,
-        lat=_percentiles([s["lat_ns"] for s in sections]),
-        clat=_percentiles([s["clat_ns"] for s in sections if "clat_ns" in s]),
+        lat_mean_ns=sum(lat.mean_ns * lat.samples for lat in lats) / samples if samples else None,
+        lat_min_ns=min(lat.min_ns for lat in lats) if lats else None,
+        lat_max_ns=max(lat.max_ns for lat in lats) if lats else None,
+        lat=lat,
+        clat=clat,
     )
+    return result, _overall_source([lat_source, clat_source])
 
 
-def _percentiles(stats: Sequence[Mapping[str, Any]]) -> Percentiles:
+def _percentiles(stats: Sequence[_LatencyBlock]) -> tuple[Percentiles, PercentileSource]:
     """Percentiles of one latency kind over all jobs: merged bins, else fio's own numbers.
 
     fio's `percentile` dict is per entry, and percentiles of several entries cannot be combined;
     without bins it is only used when a single entry has samples (one job or group_reporting).
     """
-    with_samples = [s for s in stats if int(s.get("N", 0)) > 0]
+    with_samples = [s for s in stats if s.samples > 0]
     if not with_samples:
-        return Percentiles()
-    if all("bins" in s for s in with_samples):
+        return Percentiles(), PercentileSource.NONE
+    if all(s.bins is not None for s in with_samples):
         merged: Counter[int] = Counter()
         for s in with_samples:
-            for value, count in s["bins"].items():
-                merged[int(value)] += int(count)
+            merged.update(s.bins or {})
         if sum(merged.values()) > 0:
             p50, p99, p999 = (percentile_from_bins(merged, q) for q in REPORTED_PERCENTILES)
-            return Percentiles(p50_ns=p50, p99_ns=p99, p999_ns=p999)
-    if len(with_samples) == 1 and "percentile" in with_samples[0]:
-        # Keys are formatted "%f" ("99.900000"); compare as numbers, not strings.
-        by_q = {float(key): float(value) for key, value in with_samples[0]["percentile"].items()}
-        f50, f99, f999 = (by_q.get(q) for q in REPORTED_PERCENTILES)
-        return Percentiles(p50_ns=f50, p99_ns=f99, p999_ns=f999)
-    return Percentiles()
+            return Percentiles(p50_ns=p50, p99_ns=p99, p999_ns=p999), PercentileSource.BINS
+    only = with_samples[0]
+    if len(with_samples) == 1 and only.percentiles:
+        p50, p99, p999 = (only.percentiles.get(q) for q in REPORTED_PERCENTILES)
+        return Percentiles(p50_ns=p50, p99_ns=p99, p999_ns=p999), PercentileSource.FIO
+    return Percentiles(), PercentileSource.NONE
 
 
 def _problems(result: FioResult, expected: Mapping[str, bool], cell: Cell | None) -> list[str]:
     problems: list[str] = []
     if result.error:
-        problems.append(f"fio reported error {result.error} ({os.strerror(result.error)})")
+        problems.append(f"fio reported error {result.error} ({_strerror(result.error)})")
     directions = {"read": result.read, "write": result.write}
     for ddir, direction in directions.items():
         if direction is None:
@@ -251,3 +503,10 @@ def _problems(result: FioResult, expected: Mapping[str, bool], cell: Cell | None
                 f"runtime {max(runtimes)} ms is shorter than {MIN_RUNTIME_SHARE:.0%} of the asked {asked_ms} ms"
             )
     return problems
+
+
+def _strerror(code: int) -> str:
+    try:
+        return os.strerror(code)
+    except (ValueError, OverflowError):
+        return "unknown error"
