@@ -147,7 +147,7 @@ class FioRun:
     """The raw outcome of running fio once in an environment."""
 
     argv: tuple[str, ...]
-    exit_code: int
+    exit_code: int | None  # None: not known (an imported fio output)
     output_json: str
     stderr: str
     wall_s: float

@@ -171,8 +171,8 @@ def test_run_name_taken_and_labels(tmp_path, capsys):
         cli(capsys, "import", *fx("seqwrite_1m.json"), "--env", "x", "--db", str(db))[0] == 0
     )  # default names do not collide
     assert cli(capsys, "import", *fx("seqwrite_1m.json"), "--env", "x", "--run", "a", "--db", str(db))[0] == 0
-    code, _, err = cli(capsys, "import", *fx("seqwrite_1m.json"), "--env", "x", "--run", "a", "--db", str(db))
-    assert code == 2 and "already exists" in err
+    code, _, err = cli(capsys, "import", *fx("seqwrite_1m.json"), "--env", "y", "--run", "a", "--db", str(db))
+    assert code == 2 and f"{fx('seqwrite_1m.json')[0]}: already imported into run a" in err
     code, _, err = cli(capsys, "import", *fx("seqwrite_1m.json"), "--env", " ", "--db", str(db))
     assert code == 2 and "--env must not be empty" in err
     with Store.open(db, create=False) as store:

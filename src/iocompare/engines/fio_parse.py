@@ -187,7 +187,9 @@ def units_of(document: Mapping[str, Any], jobs: Sequence[Job]) -> Units:
     if match:
         legacy = int(match.group(1)) < 3
     else:
-        legacy = not any("clat_ns" in job.get(d, {}) or "lat_ns" in job.get(d, {}) for job in jobs for d in ("read", "write"))
+        legacy = not any(
+            "clat_ns" in job.get(d, {}) or "lat_ns" in job.get(d, {}) for job in jobs for d in ("read", "write")
+        )
     if any("io_kbytes" in job.get(d, {}) for job in jobs for d in ("read", "write")):
         legacy_bytes = False  # io_kbytes beside io_bytes: io_bytes is in bytes
     else:
@@ -210,7 +212,9 @@ def _job_entries(document: Mapping[str, Any]) -> list[tuple[str, Job]]:
     if not isinstance(raw, list):
         raise FioOutputError(f"field {key} is not a list")
     entries = [
-        (f"{key}[{i}]", e) for i, e in enumerate(raw) if not (isinstance(e, dict) and e.get("jobname") == ALL_CLIENTS_JOBNAME)
+        (f"{key}[{i}]", e)
+        for i, e in enumerate(raw)
+        if not (isinstance(e, dict) and e.get("jobname") == ALL_CLIENTS_JOBNAME)
     ]
     if not entries:
         raise FioOutputError("fio output lists no jobs")
@@ -385,7 +389,9 @@ class _Side:
             total_ios=total_ios,
             short_ios=integer(node, "short_ios", where, default=0),
             drop_ios=integer(node, "drop_ios", where, default=0),
-            lat=_latency_block(node.get("lat" + suffix), f"{where}.lat{suffix}", scale=scale, fallback_samples=total_ios),
+            lat=_latency_block(
+                node.get("lat" + suffix), f"{where}.lat{suffix}", scale=scale, fallback_samples=total_ios
+            ),
             clat=_latency_block(
                 node.get("clat" + suffix), f"{where}.clat{suffix}", scale=scale, fallback_samples=total_ios
             ),
@@ -472,8 +478,8 @@ def _percentiles(stats: Sequence[_LatencyBlock]) -> tuple[Percentiles, Percentil
             return Percentiles(p50_ns=p50, p99_ns=p99, p999_ns=p999), PercentileSource.BINS
     only = with_samples[0]
     if len(with_samples) == 1 and only.percentiles:
-        p50, p99, p999 = (only.percentiles.get(q) for q in REPORTED_PERCENTILES)
-        return Percentiles(p50_ns=p50, p99_ns=p99, p999_ns=p999), PercentileSource.FIO
+        f50, f99, f999 = (only.percentiles.get(q) for q in REPORTED_PERCENTILES)
+        return Percentiles(p50_ns=f50, p99_ns=f99, p999_ns=f999), PercentileSource.FIO
     return Percentiles(), PercentileSource.NONE
 
 

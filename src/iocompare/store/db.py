@@ -179,6 +179,35 @@ class Store:
         self._cells[run_id] = by_key
         return run_id
 
+    def add_environment(self, run_id: int, name: str, kind: str, facts: Mapping[str, str]) -> None:
+        """Another environment of an existing run (an import joining an imported run), planned last."""
+        with self._tx() as conn:
+            if conn.execute("SELECT 1 FROM run_environments WHERE run_id = ? AND name = ?", (run_id, name)).fetchone():
+                raise ValueError(f"run {run_id} already has an environment {name!r}")
+            position = conn.execute(
+                "SELECT coalesce(max(position), -1) + 1 FROM run_environments WHERE run_id = ?", (run_id,)
+            ).fetchone()[0]
+            conn.execute(
+                "INSERT INTO run_environments (run_id, name, position, kind, facts_json) VALUES (?, ?, ?, ?, ?)",
+                (run_id, name, position, kind, rows.dumps(dict(facts))),
+            )
+
+    def add_cells(self, run_id: int, cells: Sequence[Cell]) -> None:
+        """Cells an existing run did not have yet; a key the run already has is refused."""
+        by_key = dict(self._cell_ids(run_id))  # a new dict: batch() restores the old one on a rollback
+        with self._tx() as conn:
+            for cell in cells:
+                if cell.key in by_key:
+                    raise ValueError(f"run {run_id} already has a cell {cell.key!r}")
+                cur = conn.execute(
+                    f"INSERT INTO cells (run_id, key, {rows.columns(rows.CELL_COLUMNS)})"
+                    f" VALUES (?, ?, {rows.placeholders(len(rows.CELL_COLUMNS))})",
+                    (run_id, cell.key, *rows.cell_row(cell)),
+                )
+                assert cur.lastrowid is not None
+                by_key[cell.key] = (cur.lastrowid, cell)
+        self._cells[run_id] = by_key
+
     def update_environment_facts(self, run_id: int, name: str, facts: Mapping[str, str]) -> None:
         """Merge facts learned once the environment is up (new values win)."""
         with self._tx() as conn:
@@ -322,15 +351,18 @@ class Store:
         found = self._conn.execute("SELECT id, settings_json FROM runs WHERE status = ?", (RunStatus.RUNNING.value,))
         return [(int(row[0]), json.loads(row[1])) for row in found.fetchall()]
 
-    def _cell(self, run_id: int, key: str) -> tuple[int, Cell]:
+    def _cell_ids(self, run_id: int) -> dict[str, tuple[int, Cell]]:
         if run_id not in self._cells:
             found = self._conn.execute(
                 f"SELECT id, {rows.columns(rows.CELL_COLUMNS)} FROM cells WHERE run_id = ?",
                 (run_id,),
             ).fetchall()
             self._cells[run_id] = {cell.key: (row[0], cell) for row in found for cell in [rows.cell_from_row(row[1:])]}
+        return self._cells[run_id]
+
+    def _cell(self, run_id: int, key: str) -> tuple[int, Cell]:
         try:
-            return self._cells[run_id][key]
+            return self._cell_ids(run_id)[key]
         except KeyError:
             raise ValueError(f"run {run_id} has no cell {key!r}") from None
 
