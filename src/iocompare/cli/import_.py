@@ -60,7 +60,7 @@ def _environment_facts(
 ) -> dict[str, str]:
     facts = {
         "kind": IMPORTED_KIND,
-        "source": f"fio output imported from {len({f['import_file'] for f in trial_facts if 'import_file' in f})} file(s)",
+        "source": f"fio output imported from {len({f.get('import_file') for f in trial_facts})} file(s)",
         "fio_version": ", ".join(sorted(set(versions))),
     }
     for key in _PATH_FACTS:
@@ -70,7 +70,7 @@ def _environment_facts(
     devices = [f["disk_util_device"] for f in trial_facts if f.get("disk_util_device")]
     if devices and len(set(devices)) == 1:
         facts["device"] = devices[0]  # the device fio's disk_util counted (fio's view, e.g. a guest's vdb)
-    unknown = sorted(plan.unknown) + ["host, filesystem and monitor samples (not in fio output)"]
+    unknown = [*sorted(plan.unknown), "host, filesystem and monitor samples (not in fio output)"]
     if "device" not in facts:
         unknown.append("device (no disk_util in the files)")
     facts["import_unknown"] = "; ".join(unknown)
@@ -220,7 +220,8 @@ def import_(
     out = console()
     verb = "added" if stored is not None else "imported"
     out.print(
-        f"{verb} {len(files)} file(s) as run {run_id} ({name}): {len(plan.cells)} cell(s), {len(plan.trials)} trial(s), environment {label}",
+        f"{verb} {len(files)} file(s) as run {run_id} ({name}): {len(plan.cells)} cell(s), "
+        f"{len(plan.trials)} trial(s), environment {label}",
         markup=False,
         highlight=False,
     )

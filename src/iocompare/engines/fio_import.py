@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -331,7 +330,7 @@ def _file_trials(path: Path, text: str, plan: ImportPlan) -> list[ImportedTrial]
                 stamp - runtime / 1000,
                 stamp,
                 facts,
-            )  # fmt: skip
+            )
         )
     return trials
 

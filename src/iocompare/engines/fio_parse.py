@@ -190,10 +190,9 @@ def units_of(document: Mapping[str, Any], jobs: Sequence[Job]) -> Units:
         legacy = not any(
             "clat_ns" in job.get(d, {}) or "lat_ns" in job.get(d, {}) for job in jobs for d in ("read", "write")
         )
-    if any("io_kbytes" in job.get(d, {}) for job in jobs for d in ("read", "write")):
-        legacy_bytes = False  # io_kbytes beside io_bytes: io_bytes is in bytes
-    else:
-        legacy_bytes = legacy
+    # io_kbytes beside io_bytes: io_bytes is in bytes, whatever the version says
+    kbytes_beside = any("io_kbytes" in job.get(d, {}) for job in jobs for d in ("read", "write"))
+    legacy_bytes = legacy and not kbytes_beside
     legacy_latency = not any(
         key in job.get(d, {}) for job in jobs for d in ("read", "write") for key in ("clat_ns", "lat_ns")
     )
@@ -373,10 +372,8 @@ class _Side:
             bw = io_bytes * 1000 / runtime_ms  # how fio computes bw_bytes; its `bw` is this in whole KiB/s
         else:
             bw = number(node, "bw", where, default=0) * 1024
-        if "total_ios" in node:
-            total_ios = integer(node, "total_ios", where)
-        else:  # fio 2.1 and older: IOs from the rate fio reports
-            total_ios = round(iops * runtime_ms / 1000)
+        # fio 2.1 and older have no total_ios: IOs from the rate fio reports
+        total_ios = integer(node, "total_ios", where) if "total_ios" in node else round(iops * runtime_ms / 1000)
         if bw > MAX_NUMBER:
             raise FioOutputError(f"field {where}.io_bytes is out of range for its runtime: {bw:g} bytes/s")
         scale = _US_TO_NS if units.legacy_latency else 1
