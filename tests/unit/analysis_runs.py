@@ -83,7 +83,10 @@ class RunBuilder:
         index = len(self.trials)
         trial = make_trial(index, cell=cell, environment=env)
         trial_facts = {**self.environments[env][1], **(facts or {})}
-        self.trials.append(StoredTrial(index + 1, trial, status, reason, 0.0, 1.0, 1.0, trial_facts, result))
+        exit_code = 0 if status is TrialStatus.OK else 1  # a measured trial: fio's exit status is known
+        self.trials.append(
+            StoredTrial(index + 1, trial, status, reason, 0.0, 1.0, 1.0, trial_facts, result, fio_exit_code=exit_code)
+        )
         if samples is not None:
             self.samples[index + 1] = samples
         elif result is not None:

@@ -38,6 +38,7 @@ CLEAN_REFS = References(
     host_flush_latency_ns=400_000.0,
     env_flush_latency_ns=450_000.0,
     host_memory_bytes=16 * GiB,
+    reference_facts=DISK_FACTS,
 )
 
 
@@ -46,7 +47,7 @@ def evidence(cell=READ_CELL, *, facts=None, kind="container", results=None, shar
     trials = []
     for i, r in enumerate(results):
         last = device_sample(r, read_share=shares[0], write_share=shares[1])[-1]
-        trials.append(TrialEvidence(i, status, None, r, last.disk_read_bytes, last.disk_write_bytes))
+        trials.append(TrialEvidence(i, status, None, r, last.disk_read_bytes, last.disk_write_bytes, fio_exit_code=0))
     return CellEvidence(cell, "env", kind, {**DISK_FACTS, **(facts or {})}, tuple(trials))
 
 
@@ -64,10 +65,17 @@ def test_a_clean_configuration_fires_nothing(cell):
         host_cell=host_cell(cell),
         **{
             k: getattr(CLEAN_REFS, k)
-            for k in ("qd1_read_latency_ns", "host_flush_latency_ns", "env_flush_latency_ns", "host_memory_bytes")
+            for k in (
+                "qd1_read_latency_ns",
+                "host_flush_latency_ns",
+                "env_flush_latency_ns",
+                "host_memory_bytes",
+                "reference_facts",
+            )
         },
     )
-    results = check_cell(evidence(cell, facts={"accelerator": "kvm"}, kind="qemu"), refs)
+    facts = {"accelerator": "kvm", "host_page_cache_in_path": "no"}
+    results = check_cell(evidence(cell, facts=facts, kind="qemu"), refs)
     assert [r.check for r in results] == list(CheckId)
     assert not [r for r in results if r.fired], [r.explanation for r in results if r.fired]
     assert {r.status for r in results} <= {CheckStatus.PASSED, CheckStatus.NOT_APPLICABLE}
@@ -131,8 +139,14 @@ def test_faster_than_host():
     r = by_id(check_cell(evidence(), refs))[CheckId.FASTER_THAN_HOST]
     assert r.fired and r.label == "faster than the host"
     assert r.evidence["ratio"] == pytest.approx(2.0)
-    near = References(host_cell=host_cell(bw=950 * MiB))
+    near = References(host_cell=host_cell(bw=950 * MiB), reference_facts=DISK_FACTS)
     assert by_id(check_cell(evidence(), near))[CheckId.FASTER_THAN_HOST].status is CheckStatus.PASSED
+    unknown = by_id(check_cell(evidence(), References(host_cell=host_cell(bw=950 * MiB))))[CheckId.FASTER_THAN_HOST]
+    assert unknown.status is CheckStatus.NOT_EVALUATED
+    assert unknown.explanation == (
+        "not evaluated: the storage path of the host was not recorded (target_path or device); "
+        "1.05x the host's throughput"
+    )
     assert by_id(check_cell(evidence(), References()))[CheckId.FASTER_THAN_HOST].explanation.startswith(
         "not evaluated: no reference"
     )
@@ -322,10 +336,10 @@ def test_faster_than_host_needs_more_than_noise_and_skips_host_twins():
             dataclasses.replace(r, read=make_direction(iops=v)) for r, v in zip(results, iops_values, strict=False)
         ]
         trials = tuple(TrialEvidence(i, TrialStatus.OK, None, r, None, None) for i, r in enumerate(results))
-        return CellEvidence(cell, "env", kind, {}, trials)
+        return CellEvidence(cell, "env", kind, {"target_path": "/mnt/t"}, trials)
 
     host = evidence("host", [100_000, 100_000, 100_000])
-    refs = References(host_cell=host)
+    refs = References(host_cell=host, reference_facts={"target_path": "/mnt/t"})
     noisy = evidence("container", [80_000, 115_000, 130_000])  # median 1.15x, slowest below the host
     clear = evidence("container", [125_000, 130_000, 135_000])
     twin = evidence("host", [125_000, 130_000, 135_000])

@@ -1,9 +1,9 @@
 """Artifact checks 1-8 (METHODOLOGY.md): a fired check flags a result, it never fixes it.
 
-Each check has a stable identifier, a status (fired, passed, not evaluated for lack of a
-reference, not applicable to this cell), the numbers it looked at and one line for the user.
-A check that lacks its reference says "not evaluated" rather than passing silently.
-Inputs, thresholds and why they are what they are: docs/statistics.md.
+Each check has a stable identifier, a status (fired, passed, not evaluated, not applicable to
+this cell), the numbers it looked at and one line for the user. A check passes only on recorded
+facts and measured numbers: when a fact or reference it needs is missing it says "not evaluated:
+<what is missing>", never "passed". Inputs, thresholds and why: docs/statistics.md.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from iocompare.facts import judge
 from iocompare.facts import registry as fk
-from iocompare.model import Cell, FioResult, Pattern, TrialStatus
+from iocompare.model import Cell, DirectionResult, FioResult, Pattern, TrialStatus
 from iocompare.units import format_ns, format_rate, format_size
 
 
@@ -58,6 +58,9 @@ class TrialEvidence:
     result: FioResult | None
     device_read_bytes: int | None = None  # target device, whole monitored trial (ramp included)
     device_write_bytes: int | None = None
+    fio_exit_code: int | None = None  # None: not known (imported output)
+    device_read_requests: int | None = None  # fio's own disk_util (imports): requests incl. merges
+    device_write_requests: int | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ class References:
     host_flush_latency_ns: float | None = None  # host fsync probe, median fdatasync p50
     env_flush_latency_ns: float | None = None  # this environment's own fsync probe
     host_memory_bytes: int | None = None
+    reference_facts: Mapping[str, str] = field(default_factory=dict)  # the reference environment's facts
+    reference_name: str = "the host"
 
 
 @dataclass(frozen=True)
@@ -122,12 +127,30 @@ def _not_applicable(check: CheckId, why: str) -> CheckResult:
     return _result(check, CheckStatus.NOT_APPLICABLE, "not applicable", f"not applicable: {why}")
 
 
+# Facts that say which storage an environment measured; a comparison with the reference is only
+# meaningful ("on the same storage") when both sides recorded one.
+STORAGE_FACTS = (fk.TARGET_PATH, fk.DEVICE, fk.TARGET_DEVICE, fk.DISK_IMAGE, fk.MOUNT_SOURCE)
+# Kinds whose fio runs on the host's own kernel: the host page cache is in the path exactly when
+# the IO is buffered (or O_DIRECT is not honoured, which memory-filesystem reports).
+HOST_KERNEL_KINDS = frozenset({"host", "container", "docker", "podman"})
+
+
+def _storage_missing(ev: CellEvidence, refs: References) -> str | None:
+    """Why the two sides cannot be taken to measure the same storage, or None."""
+    sides = [(ev.environment, ev.facts)] + ([] if refs.is_reference else [(refs.reference_name, refs.reference_facts)])
+    missing = [name for name, facts in sides if not any(k.get(facts) for k in STORAGE_FACTS)]
+    if not missing:
+        return None
+    return f"the storage path of {' and '.join(missing)} was not recorded (target_path or device)"
+
+
 def check_memory_filesystem(ev: CellEvidence) -> CheckResult:
     c, f = CheckId.MEMORY_FILESYSTEM, ev.facts
     memory, direct = judge.memory_backed(f), judge.direct_io_honoured(f)
     if memory is None and direct is None:
-        return _not_evaluated(c, "the target's filesystem type was not recorded")
-    shown = ", ".join(judge.filesystem_types(f)) or "unknown"
+        return _not_evaluated(c, "the target's filesystem type was not recorded (fs_type)")
+    types = judge.filesystem_types(f)
+    shown = ", ".join(types) or "unknown"
     if memory:
         return _result(
             c,
@@ -144,6 +167,8 @@ def check_memory_filesystem(ev: CellEvidence) -> CheckResult:
             f"{shown} silently drops O_DIRECT: the page cache is in the path",
             fs_type=shown,
         )
+    if not types:
+        return _not_evaluated(c, "the target's filesystem type was not recorded (fs_type)")
     return _result(c, CheckStatus.PASSED, "disk filesystem", f"the target is on {shown}", fs_type=shown)
 
 
@@ -153,16 +178,25 @@ def check_working_set(ev: CellEvidence, refs: References, th: Thresholds) -> Che
         return _result(
             c, CheckStatus.FIRED, "working set fits in a cache", f["working_set_warning"], working_set_bytes=ws
         )
+    in_path = judge.host_page_cache_in_path(f)
+    honoured = judge.direct_io_honoured(f)
+    if in_path is None and ev.kind in HOST_KERNEL_KINDS and honoured is not None:
+        # fio on the host kernel: the page cache is bypassed by O_DIRECT, where the filesystem honours it
+        in_path = not (ev.cell.direct and honoured)
+    if in_path is None:
+        return _not_evaluated(
+            c, "whether the host page cache is in the path was not recorded (host_page_cache_in_path)"
+        )
+    if ws <= 0:
+        return _not_evaluated(c, "the working set size was not recorded")
     layers: list[tuple[str, str, int | None]] = []  # (label, layer, RAM bytes)
-    if judge.host_page_cache_in_path(f):
+    if in_path and not (ev.kind in HOST_KERNEL_KINDS and not ev.cell.direct):
         layers.append(("host page cache in path", "host page cache", refs.host_memory_bytes))
     if not ev.cell.direct:
-        guest = f.get("guest_memory_bytes")
-        layers.append(("page cache in path", "page cache", int(guest) if guest else refs.host_memory_bytes))
+        guest = fk.GUEST_MEMORY_BYTES.get(f)
+        layers.append(("page cache in path", "page cache", guest if guest is not None else refs.host_memory_bytes))
     for label, layer, ram in layers:
-        if ram is None:
-            return _not_evaluated(c, f"the size of the {layer} in the path is unknown")
-        if ws < th.cache_multiple * ram:
+        if ram is not None and ws < th.cache_multiple * ram:
             return _result(
                 c,
                 CheckStatus.FIRED,
@@ -172,6 +206,9 @@ def check_working_set(ev: CellEvidence, refs: References, th: Thresholds) -> Che
                 working_set_bytes=ws,
                 cache_bytes=ram,
             )
+    for _, layer, ram in layers:
+        if ram is None:
+            return _not_evaluated(c, f"the size of the {layer} in the path is unknown (memory_bytes)")
     detail = "; ".join(f"{layer} {format_size(ram or 0)}" for _, layer, ram in layers) or "no cache layer in the path"
     return _result(
         c,
@@ -191,7 +228,7 @@ def check_faster_than_host(ev: CellEvidence, refs: References, th: Thresholds) -
     mine = ev.median(lambda r: r.total_bw_bps)
     host = refs.host_cell.median(lambda r: r.total_bw_bps) if refs.host_cell else None
     if not host or mine is None:
-        return _not_evaluated(c, "no reference: the host has no successful trial of this cell")
+        return _not_evaluated(c, f"no reference: {refs.reference_name} has no successful trial of this cell")
     ratio = mine / host
     slowest = min(r.total_bw_bps for r in ev.ok)
     evidence = {"median_bw_bps": mine, "host_median_bw_bps": host, "ratio": ratio, "slowest_bw_bps": slowest}
@@ -201,10 +238,20 @@ def check_faster_than_host(ev: CellEvidence, refs: References, th: Thresholds) -
             c,
             CheckStatus.FIRED,
             "faster than the host",
-            f"{format_rate(mine)} is {ratio:.2f}x the host's {format_rate(host)} on the same storage: a cache?",
+            f"{format_rate(mine)} is {ratio:.2f}x {refs.reference_name}'s {format_rate(host)} on the same storage: "
+            "a cache?",
             **evidence,
         )
-    return _result(c, CheckStatus.PASSED, "not faster than the host", f"{ratio:.2f}x the host's throughput", **evidence)
+    missing = _storage_missing(ev, refs)
+    if missing:
+        return _not_evaluated(c, f"{missing}; {ratio:.2f}x {refs.reference_name}'s throughput")
+    return _result(
+        c,
+        CheckStatus.PASSED,
+        "not faster than the host",
+        f"{ratio:.2f}x {refs.reference_name}'s throughput",
+        **evidence,
+    )
 
 
 def check_latency_floor(ev: CellEvidence, refs: References, th: Thresholds) -> CheckResult:
@@ -228,6 +275,9 @@ def check_latency_floor(ev: CellEvidence, refs: References, th: Thresholds) -> C
             "served from memory",
             **evidence,
         )
+    missing = _storage_missing(ev, refs)
+    if missing:
+        return _not_evaluated(c, f"{missing}; median read latency {format_ns(mine)}, reference QD1 {format_ns(floor)}")
     return _result(
         c,
         CheckStatus.PASSED,
@@ -239,28 +289,36 @@ def check_latency_floor(ev: CellEvidence, refs: References, th: Thresholds) -> C
 
 def check_byte_accounting(ev: CellEvidence, th: Thresholds) -> CheckResult:
     """Device bytes over the whole monitored trial (ramp included) against fio's io_bytes (ramp
-    excluded): the share is an upper bound of what reached the device, so a fire is certain."""
+    excluded): the share is an upper bound of what reached the device, so a fire is certain.
+    Without monitor samples (imports), fio's own disk_util request counts against fio's IOs, for
+    O_DIRECT cells only: each direct IO is at least one request, while buffered reads are merged
+    by read-ahead into fewer, larger ones."""
     c = CheckId.BYTE_ACCOUNTING
-    if not ev.facts.get("device"):
-        return _not_evaluated(c, "no block device counters for the target")
+    ok = [t for t in ev.trials if t.status is TrialStatus.OK and t.result is not None]
     shares: dict[str, list[float]] = {"read": [], "write": []}
-    for t in ev.trials:
-        if t.status is not TrialStatus.OK or t.result is None or t.device_read_bytes is None:
-            continue
-        for side, device in (("read", t.device_read_bytes), ("write", t.device_write_bytes)):
-            d = getattr(t.result, side)
-            if d is not None and d.io_bytes > 0 and device is not None:
-                shares[side].append(device / d.io_bytes)
+    if fk.DEVICE.get(ev.facts):  # without a device the monitor has no counters: its zeros mean nothing
+        shares = _shares(ok, lambda t: (t.device_read_bytes, t.device_write_bytes), lambda d: d.io_bytes)
+    unit = "bytes"
     if not shares["read"] and not shares["write"]:
-        return _not_evaluated(c, "no monitor samples for this cell's trials")
-    evidence: dict[str, float | int | str] = {}
+        counted = _shares(ok, lambda t: (t.device_read_requests, t.device_write_requests), lambda d: d.total_ios)
+        if counted["read"] or counted["write"]:
+            if not ev.cell.direct:
+                return _not_evaluated(
+                    c, "only fio's request counts are recorded, and buffered IO is merged by read-ahead"
+                )
+            shares, unit = counted, "IOs"
+    if not shares["read"] and not shares["write"]:
+        if not fk.DEVICE.get(ev.facts):
+            return _not_evaluated(c, "no block device counters for the target (no device fact, no monitor samples)")
+        return _not_evaluated(c, "no monitor samples or disk_util counts for this cell's trials")
+    evidence: dict[str, float | int | str] = {"counted": unit}
     fired = []
     for side, limit in (("read", th.read_share), ("write", th.write_share)):
         if shares[side]:
             share = statistics.median(shares[side])
             evidence[f"{side}_share"] = share
             if share < limit:
-                fired.append(f"the device saw {share:.0%} of fio's {side} bytes (expected >= {limit:.0%})")
+                fired.append(f"the device saw {share:.0%} of fio's {side} {unit} (expected >= {limit:.0%})")
     if fired:
         return _result(
             c, CheckStatus.FIRED, "a cache absorbed the IO", "; ".join(fired) + ": a cache absorbed the IO", **evidence
@@ -269,9 +327,26 @@ def check_byte_accounting(ev: CellEvidence, th: Thresholds) -> CheckResult:
         c,
         CheckStatus.PASSED,
         "bytes reached the device",
-        ", ".join(f"{k.split('_')[0]}s {v:.0%}" for k, v in evidence.items()) + " of fio's bytes reached the device",
+        ", ".join(f"{k.split('_')[0]}s {v:.0%}" for k, v in evidence.items() if k.endswith("_share"))
+        + f" of fio's {unit} reached the device",
         **evidence,
     )
+
+
+def _shares(
+    trials: Sequence[TrialEvidence],
+    device: Callable[[TrialEvidence], tuple[int | None, int | None]],
+    fio: Callable[[DirectionResult], int],
+) -> dict[str, list[float]]:
+    """Per side, device count / fio count of every trial that has both."""
+    out: dict[str, list[float]] = {"read": [], "write": []}
+    for t in trials:
+        assert t.result is not None
+        for side, seen in zip(("read", "write"), device(t), strict=True):
+            d = getattr(t.result, side)
+            if d is not None and fio(d) > 0 and seen is not None:
+                out[side].append(seen / fio(d))
+    return out
 
 
 def check_flush(ev: CellEvidence, refs: References, th: Thresholds) -> CheckResult:
@@ -295,6 +370,9 @@ def check_flush(ev: CellEvidence, refs: References, th: Thresholds) -> CheckResu
             "flushes do not reach the disk",
             **evidence,
         )
+    missing = _storage_missing(ev, refs)
+    if missing:
+        return _not_evaluated(c, f"{missing}; fdatasync {format_ns(mine)}, reference {format_ns(host)}")
     return _result(
         c, CheckStatus.PASSED, "flushes honoured", f"fdatasync {format_ns(mine)}, host {format_ns(host)}", **evidence
     )
@@ -328,6 +406,13 @@ def check_run_sanity(ev: CellEvidence, th: Thresholds) -> CheckResult:
             f"{bad} of {len(ran)} trials had problems: " + "; ".join(problems[:3]),
             trials_with_problems=bad,
             trials=len(ran),
+        )
+    unknown = sum(t.fio_exit_code is None for t in ran)
+    if unknown:
+        return _not_evaluated(
+            c,
+            f"fio's exit status of {unknown} of {len(ran)} trials is not recorded (imported output); "
+            "their results show no errors, short or dropped IOs",
         )
     return _result(
         c,

@@ -2,7 +2,8 @@
 
 References come from the reference environment (default: the host) of the same run: the
 same cell (throughput ceiling), its 4 KiB random read at QD1 (latency floor) and its fsync
-probe (flush latency). A run without them gets "not evaluated", never a silent pass.
+probe (flush latency). A run without a host (an imported one) takes the baseline the report
+compares against as its reference. A run without them gets "not evaluated", never a silent pass.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from iocompare.analysis.artifacts import (
     read_clat_p50,
     sync_p50,
 )
+from iocompare.analysis.baseline import kind_of
 from iocompare.analysis.compare import run_baseline
 from iocompare.facts import registry as fk
 from iocompare.model import Cell, Pattern, Sample
@@ -47,10 +49,22 @@ def evidence_from_run(run: StoredRun, samples: Mapping[int, Sequence[Sample]]) -
                     st.result,
                     last.disk_read_bytes if last else None,
                     last.disk_write_bytes if last else None,
+                    fio_exit_code=st.fio_exit_code,
+                    device_read_requests=fk.DISK_READ_REQUESTS.get(st.facts),
+                    device_write_requests=fk.DISK_WRITE_REQUESTS.get(st.facts),
                 )
             )
         out[(key, env)] = CellEvidence(trials[0].trial.cell, env, kind, facts, tuple(evidence))
     return out
+
+
+def reference_environment(run: StoredRun, baseline: str | None = None) -> str:
+    """The environment checks compare against: the host when the run has one (it is the ceiling
+    whatever the verdicts' baseline), else the baseline asked for, else the default baseline."""
+    chosen = run_baseline(run)
+    if baseline is None or kind_of(chosen) == "host" or run.environments[chosen][0] == "host":
+        return chosen
+    return baseline
 
 
 def _find(
@@ -80,16 +94,20 @@ def check_run(
     cells = evidence_from_run(run, samples)
     qd1, host_probe = _find(cells, ref, _is_qd1_read), _find(cells, ref, _is_probe)
     memory = fk.MEMORY_BYTES.get(run.host_facts)
+    ref_facts = dict(run.environments.get(ref, ("", {}))[1])
     out = {}
     for (key, env), ev in cells.items():
         env_probe = _find(cells, env, _is_probe)
+        host_cell = cells.get((key, ref))
         refs = References(
             is_reference=env == ref,
-            host_cell=cells.get((key, ref)),
+            host_cell=host_cell,
             qd1_read_latency_ns=qd1.median(read_clat_p50) if qd1 else None,
             host_flush_latency_ns=host_probe.median(sync_p50) if host_probe else None,
             env_flush_latency_ns=env_probe.median(sync_p50) if env_probe else None,
             host_memory_bytes=memory,
+            reference_facts=host_cell.facts if host_cell else ref_facts,
+            reference_name="the host" if ref == "host" else ref,
         )
         out[(key, env)] = check_cell(ev, refs, thresholds)
     return out

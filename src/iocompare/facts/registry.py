@@ -123,6 +123,21 @@ MEMORY_BACKED = flag("memory_backed", "memory-backed")
 DIRECT_IO_HONOURED = flag("direct_io_honoured", "O_DIRECT honoured")
 HOST_PAGE_CACHE_IN_PATH = flag("host_page_cache_in_path", "host page cache in the IO path")
 HOST_CACHES_DROPPED = text("host_caches_dropped", "host caches dropped")
+TARGET_DEVICE = text("target_device", "target block device")
+DISK_IMAGE = text("disk_image", "disk image")
+
+# -- what an imported fio output says (engines/fio_import.py) ---------------------------------
+JOB_DIRECT = flag("job_direct", "O_DIRECT in the job")
+JOB_IOENGINE = text("job_ioengine", "ioengine in the job")
+JOB_FSYNC = text("job_fsync", "fsync in the job")
+JOB_FDATASYNC = text("job_fdatasync", "fdatasync in the job")
+JOB_SYNC = text("job_sync", "sync in the job")
+JOB_OPTIONS = text("job_options", "job options echoed by fio")
+PERCENTILE_SOURCE = text("percentile_source", "latency percentiles from")
+DISK_UTIL_DEVICE = text("disk_util_device", "device in fio's disk_util")
+DISK_READ_REQUESTS = count("disk_read_requests", "device read requests (fio's disk_util)")
+DISK_WRITE_REQUESTS = count("disk_write_requests", "device write requests (fio's disk_util)")
+IMPORT_SHA256 = text("import_sha256", "imported file's SHA-256")
 
 # -- engines, VMMs and guests -----------------------------------------------------------------
 FIO_VERSION = text("fio_version", "fio version")

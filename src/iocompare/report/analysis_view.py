@@ -27,7 +27,7 @@ from iocompare.analysis.compare import (
 )
 from iocompare.analysis.crossblock import PatternCurves, SuiteSummary, cross_block, suite_summaries
 from iocompare.analysis.headline import headlines
-from iocompare.analysis.runchecks import check_run, suspect_labels
+from iocompare.analysis.runchecks import check_run, reference_environment, suspect_labels
 from iocompare.errors import UserError
 from iocompare.model import Cell, Sample
 from iocompare.store.records import StoredRun
@@ -111,7 +111,8 @@ def build_analysis(
 ) -> AnalysisView:
     """Everything the reports show beyond the raw numbers, for one stored run."""
     base = check_baseline(run, baseline)
-    checks = check_run(run, samples or {}) if run.trials else {}
+    reference = reference_environment(run, base) if run.environments else None
+    checks = check_run(run, samples or {}, reference=reference) if run.trials else {}
     suspects = suspect_labels(checks)
     cells = {c.key: c for c in run.cells}
     comparisons: list[Comparison] = []
