@@ -157,7 +157,7 @@ def test_the_whole_corpus_imports_as_one_run_and_reports(tmp_path: Path, capsys:
     assert {t.facts["percentile_source"] for t in run.trials} == {s.value for s in PercentileSource} - {
         PercentileSource.NONE.value
     }
-    kind, facts = run.environments["box"]
+    _kind, facts = run.environments["box"]
     assert facts["fio_version"].startswith("fio-2.19, fio-2.2.10, fio-3.1")
     assert main(["report", "corpus", "--db", str(db), "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)

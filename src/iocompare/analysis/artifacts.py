@@ -326,7 +326,7 @@ def check_byte_accounting(ev: CellEvidence, th: Thresholds) -> CheckResult:
     return _result(
         c,
         CheckStatus.PASSED,
-        "bytes reached the device",
+        f"{unit} reached the device",
         ", ".join(f"{k.split('_')[0]}s {v:.0%}" for k, v in evidence.items() if k.endswith("_share"))
         + f" of fio's {unit} reached the device",
         **evidence,
