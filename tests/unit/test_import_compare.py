@@ -218,3 +218,52 @@ def test_numbers_that_cannot_be_true_are_refused_naming_file_and_field(
     assert first.startswith(f"iocompare: import: {path}: field {field} is "), first
     assert len(err.splitlines()) == 2 and "Traceback" not in err
     assert not db.exists()
+
+
+def test_compare_lists_target_path_device_and_every_differing_job_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "r.db")
+    a = replicates(tmp_path / "a", "a", "/dev/nvme0n1", BASE, 900_000.0)
+    b_dir = tmp_path / "b"
+    b_dir.mkdir()
+    b = [
+        str(fio_file(b_dir / f"b-{i}.json", bw_mib=bw, target="/dev/vdb", stamp=1_800_000_000 + i, clat_ns=9e5,
+                     extra={"norandommap": "1", "iodepth_batch_submit": "8"}))
+        for i, bw in enumerate(BASE)
+    ]  # fmt: skip
+    assert cli(capsys, "import", *a, "--env", "disk", "--run", "before", "--db", db)[0] == 0
+    assert cli(capsys, "import", *b, "--env", "disk", "--run", "after", "--db", db)[0] == 0
+    code, out, err = cli(capsys, "compare", "before", "after", "--db", db, "--format", "json")
+    assert code in (0, 1), err
+    diffs = {(d["scope"], d["name"]): (d["baseline"], d["candidate"]) for d in json.loads(out)["differences"]}
+    assert diffs[("environment disk", "target_path")] == ("/dev/nvme0n1", "/dev/vdb")
+    assert diffs[("environment disk", "device")] == ("nvme0n1", "vdb")
+    key = "rand-write-qd16@128k"
+    assert diffs[(f"cell {key} job option", "filename")] == ("/dev/nvme0n1", "/dev/vdb")
+    assert diffs[(f"cell {key} job option", "norandommap")] == (None, "1")
+    assert diffs[(f"cell {key} job option", "iodepth_batch_submit")] == (None, "8")
+    assert not any(name in ("import_sha256", "job_options", "randseed") for _, name in diffs)
+
+
+def test_run_scratch_directories_are_not_a_difference() -> None:
+    from analysis_runs import RunBuilder, result_for
+    from builders import make_cell
+
+    from iocompare.analysis.runs_compare import fact_differences
+
+    cell = make_cell()
+
+    def run(tag: str, target: str, iodepth: str) -> Any:
+        scratch = f"{target}/iocompare-{tag}/host"
+        b = RunBuilder({"host": ("host", {"target_path": scratch, "device": "vda"})})
+        job = f"[global]\nfilename={scratch}/working-set-8g.dat ; the file\nrandseed=7\n[trial]\niodepth={iodepth}\n"
+        b.add(cell, "host", result_for(cell, 1e9), facts={"fio_job": job})
+        return b.build()
+
+    same = fact_differences(run("0a1b2c3d", "/var/tmp", "32"), run("ffee0011", "/var/tmp", "32"))
+    assert [d for d in same if "target" in d.name or d.name in ("filename", "iodepth")] == []
+    other = {(d.scope, d.name): (d.a, d.b) for d in fact_differences(run("0a1b2c3d", "/var/tmp", "32"),
+                                                                      run("ffee0011", "/mnt/nvme", "16"))}  # fmt: skip
+    assert other[("environment host", "target_path")] == ("/var/tmp", "/mnt/nvme")
+    assert other[(f"cell {cell.key} job option", "iodepth")] == ("32", "16")

@@ -4,23 +4,38 @@ suite before and after a kernel upgrade). Pure functions over stored runs.
 Cells are matched by cell key and environment name. Each side keeps the artifact checks of its
 own run (against its own host reference), so a comparison is suspect when a check fired in
 either run. The facts that differ between the runs are listed first, because a difference in
-kernel, fio version, device or filesystem may be the whole explanation of a verdict.
+kernel, fio version, target path, device, filesystem or any job option may be the whole
+explanation of a verdict.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from iocompare.analysis.compare import CellInput, Metric, metric_values
 from iocompare.analysis.crossblock import ok_results
+from iocompare.engines.fio_options import VOLATILE_OPTIONS, options_from_facts
 from iocompare.model import Cell, FioResult
 from iocompare.store.records import StoredRun
 
 # Settings and facts that differ in every run without meaning anything for the numbers.
 VOLATILE_SETTINGS = frozenset({"argv", "pid", "pid_start", "run_seed"})
-VOLATILE_FACTS = frozenset({"target_path", "path_on_host", "fio_job"})
+VOLATILE_FACTS = frozenset({"path_on_host", "fio_job", "job_options", "import_file", "import_jobs", "import_sha256"})
+# A run works in a scratch directory of its own under the target (iocompare-<run tag>/<environment>):
+# paths are compared without it, so only a different target or device shows.
+_RUN_SCRATCH = re.compile(r"/iocompare-[0-9a-f]{8}(?:/.*)?$")
+_PATHS = frozenset({"target_path", "filename", "directory"})
+
+
+def stable_path(path: str) -> str:
+    return _RUN_SCRATCH.sub("", path) or "/"
+
+
+def _stable(facts: Mapping[str, object]) -> dict[str, object]:
+    return {k: stable_path(v) if k in _PATHS and isinstance(v, str) else v for k, v in facts.items()}
 
 
 @dataclass(frozen=True)
@@ -93,13 +108,32 @@ def fact_differences(a: StoredRun, b: StoredRun) -> list[FactDifference]:
         if env not in b.environments:
             continue
         (kind_a, facts_a), (kind_b, facts_b) = a.environments[env], b.environments[env]
-        out += _diff(f"environment {env}", {"kind": kind_a, **facts_a}, {"kind": kind_b, **facts_b}, VOLATILE_FACTS)
+        out += _diff(
+            f"environment {env}",
+            _stable({"kind": kind_a, **facts_a}),
+            _stable({"kind": kind_b, **facts_b}),
+            VOLATILE_FACTS,
+        )
     cells_b = {c.key: c for c in b.cells}
+    options_a, options_b = _job_options(a), _job_options(b)
     for cell in a.cells:
         other = cells_b.get(cell.key)
         if other is not None and other != cell:
             out += _diff(f"cell {cell.key}", dataclasses.asdict(cell), dataclasses.asdict(other))
+        if other is not None and cell.key in options_a and cell.key in options_b:
+            out += _diff(f"cell {cell.key} job option", options_a[cell.key], options_b[cell.key], VOLATILE_OPTIONS)
     out += _only("cells", [c.key for c in a.cells], [c.key for c in b.cells])
+    return out
+
+
+def _job_options(run: StoredRun) -> dict[str, dict[str, object]]:
+    """Cell key -> the job options of its first trial that recorded them (paths without the run's scratch)."""
+    out: dict[str, dict[str, object]] = {}
+    for st in sorted(run.trials, key=lambda t: t.trial.index):
+        if st.trial.cell.key not in out:
+            options = options_from_facts(st.facts)
+            if options is not None:
+                out[st.trial.cell.key] = _stable(options)
     return out
 
 
