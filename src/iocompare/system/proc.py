@@ -36,7 +36,7 @@ def _tail(text: str) -> str:
     return text if len(text) <= _TAIL_CHARS else "..." + text[-_TAIL_CHARS:]
 
 
-def describe_failure(argv: Sequence[str], exit_code: int, stderr: str, stdout: str = "") -> str:
+def describe_failure(argv: Sequence[str], exit_code: int | None, stderr: str, stdout: str = "") -> str:
     parts = [f"command failed with exit code {exit_code}: {' '.join(argv)}"]
     if stderr.strip():
         parts.append(f"stderr: {_tail(stderr)}")
