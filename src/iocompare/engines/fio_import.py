@@ -39,8 +39,10 @@ from iocompare.engines.fio_options import (
 )
 from iocompare.engines.fio_parse import (
     ALL_CLIENTS_JOBNAME,
+    MAX_NUMBER,
     decode_document,
     integer,
+    number,
     parse_document,
 )
 from iocompare.errors import FioOutputError
@@ -67,6 +69,7 @@ _TIME_FACTOR = {
     None: 1,
 }
 DEFAULT_IOENGINE = "default (not in the file)"
+MAX_SECONDS = 10 * 365 * 86400  # a runtime or ramp beyond ten years is not a benchmark
 
 
 class ImportRejected(Exception):
@@ -108,12 +111,15 @@ class ImportPlan:
         return list(dict.fromkeys(t.cell for t in self.trials))
 
 
-def _seconds(text: str) -> float:
+def _seconds(text: str, key: str) -> float:
     match = _TIME.match(text)
     if not match:
-        raise ImportRejected(f"time value {text!r} not understood")
+        raise ImportRejected(f"{key}={text!r}: time value not understood")
     unit = match.group(2).lower() if match.group(2) else None
-    return float(match.group(1)) * _TIME_FACTOR[unit]
+    seconds = float(match.group(1)) * _TIME_FACTOR[unit]
+    if seconds > MAX_SECONDS:
+        raise ImportRejected(f"{key}={text!r} is out of range (at most {MAX_SECONDS} s)")
+    return seconds
 
 
 def _int(options: Mapping[str, str], key: str, default: int) -> int:
@@ -121,9 +127,12 @@ def _int(options: Mapping[str, str], key: str, default: int) -> int:
     if text is None:
         return default
     try:
-        return int(parse_size(text.strip()))
+        value = int(parse_size(text.strip()))
     except ValueError:
         raise ImportRejected(f"{key}={text!r} is not a number") from None
+    if value > MAX_NUMBER:
+        raise ImportRejected(f"{key}={text!r} is out of range (at most {MAX_NUMBER})")
+    return value
 
 
 def _pattern(options: Mapping[str, str]) -> tuple[Pattern, int | None]:
@@ -161,6 +170,8 @@ def _block_size(options: Mapping[str, str], pattern: Pattern, result: FioResult,
             raise ImportRejected(f"bs={text!r} is not a block size") from None
         if 0 in sizes:
             raise ImportRejected(f"bs={text!r}: a block size of 0 bytes")
+        if any(size > MAX_NUMBER for size in sizes):
+            raise ImportRejected(f"bs={text!r} is out of range (at most {MAX_NUMBER})")
         if len(sizes) == 1:
             return sizes.pop()
         if len(sizes) > 1:
@@ -174,7 +185,7 @@ def _block_size(options: Mapping[str, str], pattern: Pattern, result: FioResult,
 
 def _runtime(options: Mapping[str, str], result: FioResult, derived: set[str]) -> int:
     if flag(options, "time_based") and "runtime" in options:
-        return max(1, round(_seconds(options["runtime"])))
+        return max(1, round(_seconds(options["runtime"], "runtime")))
     derived.add("runtime (fio's measured runtime; the job was not time_based)")
     measured = max((d.runtime_ms for d in (result.read, result.write) if d is not None), default=0)
     return max(1, round(measured / 1000))
@@ -264,7 +275,7 @@ def _file_trials(path: Path, text: str, plan: ImportPlan) -> list[ImportedTrial]
         groups.setdefault((entry.get("groupid", 0), _shape(options)), []).append(entry)
     if not groups:
         raise ImportRejected("fio output lists no jobs")
-    stamp = float(document.get("timestamp") or os.stat(path).st_mtime)
+    stamp = number(document, "timestamp", "", default=0) or os.stat(path).st_mtime
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     device = _disk_util_facts(document)
     trials = []
@@ -304,7 +315,7 @@ def _file_trials(path: Path, text: str, plan: ImportPlan) -> list[ImportedTrial]
             ioengine=ioengine,
             direct=direct_of(options),
             runtime_s=_runtime(options, result, plan.derived),
-            ramp_s=round(_seconds(options["ramp_time"])) if "ramp_time" in options else 0,
+            ramp_s=round(_seconds(options["ramp_time"], "ramp_time")) if "ramp_time" in options else 0,
             working_set_bytes=size,
         )
         identity = identity_of(cell, options, clients=max(1, len(clients)))
@@ -312,6 +323,8 @@ def _file_trials(path: Path, text: str, plan: ImportPlan) -> list[ImportedTrial]
         # The parser checks the result against the cell (directions the pattern must show, runtime).
         parsed = parse_document(sub, cell=cell)
         seed = options.get("randseed", "0")
+        if seed.isdigit() and int(seed) > MAX_NUMBER:
+            raise ImportRejected(f"randseed={seed!r} is out of range (at most {MAX_NUMBER})")
         runtime = max((d.runtime_ms for d in (parsed.result.read, parsed.result.write) if d is not None), default=0)
         facts = {"import_file": str(path), "import_jobs": names, "import_sha256": digest,
                  "percentile_source": parsed.percentile_source.value, JOB_OPTIONS_FACT: options_fact(options),
