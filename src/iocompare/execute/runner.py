@@ -13,7 +13,7 @@ from typing import Protocol
 from iocompare.analysis.compare import metric_values
 from iocompare.analysis.stopping import Stop, StopDecision
 from iocompare.engines.fio_job import render_job
-from iocompare.engines.fio_parse import parse_fio_output
+from iocompare.engines.fio_parse import parse_fio_output_detailed
 from iocompare.environments.base import Environment
 from iocompare.errors import IocompareError
 from iocompare.execute.adaptive import decide, extra_round
@@ -210,10 +210,12 @@ class Runner:
 
     def _judge_run(self, raw: FioRun, trial: Trial, facts: dict[str, str], samples: tuple[Sample, ...]) -> TrialOutcome:
         try:
-            result = parse_fio_output(raw.output_json, cell=trial.cell)
+            parsed = parse_fio_output_detailed(raw.output_json, cell=trial.cell)
         except IocompareError as exc:
             reason = f"fio exited with {raw.exit_code}; {exc.one_line()}; stderr: {raw.stderr.strip()[-500:]}"
             return TrialOutcome(TrialStatus.FAILED, reason, None, raw, facts, samples)
+        result = parsed.result
+        facts["percentile_source"] = parsed.percentile_source.value
         if raw.exit_code != 0 or result.error:
             reason = f"fio exited with {raw.exit_code} (error {result.error}): {raw.stderr.strip()[-500:]}"
             return TrialOutcome(TrialStatus.FAILED, reason, result, raw, facts, samples)
