@@ -25,6 +25,7 @@ from iocompare.engines.fio_import import ExistingRun, ImportPlan, read_files
 from iocompare.engines.fio_options import WorkloadIdentity, identity_of, options_from_facts
 from iocompare.errors import UserError
 from iocompare.execute.launch import process_identity
+from iocompare.facts import registry as fk
 from iocompare.model import Cell, FioRun, Trial, TrialStatus
 from iocompare.store import RunStatus, Store
 from iocompare.store.records import StoredRun
@@ -46,8 +47,8 @@ def _check_label(env: str) -> str:
 
 
 # Facts the files say of the storage path, summarised per environment over its trials.
-_PATH_FACTS = ("target_path", "target_device", "job_direct", "job_ioengine", "job_fsync", "job_fdatasync", "job_sync",
-               "percentile_source")  # fmt: skip
+_PATH_FACTS = tuple(k.name for k in (fk.TARGET_PATH, fk.TARGET_DEVICE, fk.JOB_DIRECT, fk.JOB_IOENGINE, fk.JOB_FSYNC,
+                                      fk.JOB_FDATASYNC, fk.JOB_SYNC, fk.PERCENTILE_SOURCE))  # fmt: skip
 
 
 def _summary(values: Sequence[str]) -> str:
@@ -67,11 +68,11 @@ def _environment_facts(
         values = [f[key] for f in trial_facts if key in f]
         if values:
             facts[key] = _summary(values)
-    devices = [f["disk_util_device"] for f in trial_facts if f.get("disk_util_device")]
+    devices = [d for d in (fk.DISK_UTIL_DEVICE.get(f) for f in trial_facts) if d]
     if devices and len(set(devices)) == 1:
-        facts["device"] = devices[0]  # the device fio's disk_util counted (fio's view, e.g. a guest's vdb)
+        facts[fk.DEVICE.name] = devices[0]  # the device fio's disk_util counted (fio's view, e.g. a guest's vdb)
     unknown = [*sorted(plan.unknown), "host, filesystem and monitor samples (not in fio output)"]
-    if "device" not in facts:
+    if fk.DEVICE.name not in facts:
         unknown.append("device (no disk_util in the files)")
     facts["import_unknown"] = "; ".join(unknown)
     if plan.derived:
@@ -126,8 +127,9 @@ def _joining(stored: StoredRun | None) -> ExistingRun | None:
         options = options_from_facts(st.facts)
         if options is not None:
             cells.setdefault(identity_of(st.trial.cell, options, clients=_clients(st.facts)), st.trial.cell)
-        if "import_sha256" in st.facts:
-            contents[st.facts["import_sha256"]] = st.facts.get("import_file", "an earlier file")
+        digest = fk.IMPORT_SHA256.get(st.facts)
+        if digest:
+            contents[digest] = st.facts.get("import_file", "an earlier file")
     return ExistingRun(stored.info.name, cells, frozenset(c.key for c in stored.cells), contents)
 
 

@@ -46,6 +46,7 @@ from iocompare.engines.fio_parse import (
     parse_document,
 )
 from iocompare.errors import FioOutputError
+from iocompare.facts import registry as fk
 from iocompare.model import Cell, FioResult, Pattern
 from iocompare.units import parse_size
 
@@ -242,8 +243,11 @@ def _disk_util_facts(document: Mapping[str, Any]) -> dict[str, str]:
     where = "disk_util[0]"
     reads = integer(top, "read_ios", where) + integer(top, "read_merges", where, default=0)
     writes = integer(top, "write_ios", where) + integer(top, "write_merges", where, default=0)
-    return {"disk_util_device": str(top.get("name", "")), "disk_read_requests": str(reads),
-            "disk_write_requests": str(writes)}  # fmt: skip
+    return {
+        fk.DISK_UTIL_DEVICE.name: str(top.get("name", "")),
+        fk.DISK_READ_REQUESTS.name: str(reads),
+        fk.DISK_WRITE_REQUESTS.name: str(writes),
+    }
 
 
 def _storage_facts(options: Mapping[str, str]) -> dict[str, str]:
@@ -251,14 +255,14 @@ def _storage_facts(options: Mapping[str, str]) -> dict[str, str]:
     facts: dict[str, str] = {}
     target = options.get("filename") or options.get("directory")
     if target:
-        facts["target_path"] = target
+        facts[fk.TARGET_PATH.name] = target
         if target.startswith("/dev/") and ":" not in target:
-            facts["target_device"] = target
-    facts["job_direct"] = "yes" if direct_of(options) else "no"
-    facts["job_ioengine"] = options.get("ioengine", DEFAULT_IOENGINE)
-    for key in ("fsync", "fdatasync", "sync"):
-        if key in options:
-            facts[f"job_{key}"] = options[key] or "1"
+            facts[fk.TARGET_DEVICE.name] = target
+    facts[fk.JOB_DIRECT.name] = "yes" if direct_of(options) else "no"
+    facts[fk.JOB_IOENGINE.name] = options.get("ioengine", DEFAULT_IOENGINE)
+    for key, option in ((fk.JOB_FSYNC, "fsync"), (fk.JOB_FDATASYNC, "fdatasync"), (fk.JOB_SYNC, "sync")):
+        if option in options:
+            facts[key.name] = options[option] or "1"
     return facts
 
 
@@ -326,8 +330,8 @@ def _file_trials(path: Path, text: str, plan: ImportPlan) -> list[ImportedTrial]
         if seed.isdigit() and int(seed) > MAX_NUMBER:
             raise ImportRejected(f"randseed={seed!r} is out of range (at most {MAX_NUMBER})")
         runtime = max((d.runtime_ms for d in (parsed.result.read, parsed.result.write) if d is not None), default=0)
-        facts = {"import_file": str(path), "import_jobs": names, "import_sha256": digest,
-                 "percentile_source": parsed.percentile_source.value, JOB_OPTIONS_FACT: options_fact(options),
+        facts = {"import_file": str(path), "import_jobs": names, fk.IMPORT_SHA256.name: digest,
+                 fk.PERCENTILE_SOURCE.name: parsed.percentile_source.value, JOB_OPTIONS_FACT: options_fact(options),
                  **_storage_facts(options), **device}  # fmt: skip
         hosts = sorted({str(e["hostname"]) for e in entries if e.get("hostname")})
         if hosts:
@@ -379,7 +383,7 @@ def read_files(paths: Sequence[Path], *, into: ExistingRun | None = None) -> Imp
         try:
             text = Path(path).read_text(encoding="utf-8")
             trials = _file_trials(Path(path), text, plan)
-            digest = trials[0].facts["import_sha256"]
+            digest = trials[0].facts[fk.IMPORT_SHA256.name]
             if digest in existing.contents:
                 raise ImportRejected(
                     f"already imported into run {existing.name} (the same content as {existing.contents[digest]})"
