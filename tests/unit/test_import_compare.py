@@ -25,25 +25,37 @@ RUNTIME_MS = 30_000
 
 
 def fio_file(
-    path: Path, *, bw_mib: float, target: str, stamp: int, clat_ns: float, extra: dict[str, str] | None = None
+    path: Path,
+    *,
+    bw_mib: float,
+    target: str,
+    stamp: int,
+    clat_ns: float,
+    extra: dict[str, str] | None = None,
+    rw: str = "randwrite",
+    bs: int = BS,
 ) -> Path:
-    """A fio 3.27 json output of a 128 KiB random write, direct=1, at `bw_mib` MiB/s."""
+    """A fio 3.27 json output of a random write (or read), direct=1, at `bw_mib` MiB/s."""
     doc: dict[str, Any] = json.loads(TEMPLATE.read_text())
     doc["timestamp"] = stamp
     job = doc["jobs"][0]
+    side = "read" if rw == "randread" else "write"
+    if side == "read":
+        job["read"], job["write"] = job["write"], job["read"]
     job["job options"] = {"name": "rw128", "filename": target, "runtime": "30s", "time_based": "1",
-                          "ioengine": "libaio", "direct": "1", "bs": "128k", "iodepth": "16", "rw": "randwrite",
+                          "ioengine": "libaio", "direct": "1", "bs": str(bs), "iodepth": "16", "rw": rw,
                           "size": "64g", **(extra or {})}  # fmt: skip
-    ios = int(bw_mib * (1 << 20) * RUNTIME_MS / 1000 / BS)
-    write = job["write"]
-    write.update({"io_bytes": ios * BS, "io_kbytes": ios * BS // 1024, "bw_bytes": 1000 * ios * BS // RUNTIME_MS,
-                  "bw": 1000 * ios * BS // RUNTIME_MS // 1024, "iops": round(1000 * ios / RUNTIME_MS, 6),
+    ios = int(bw_mib * (1 << 20) * RUNTIME_MS / 1000 / bs)
+    write = job[side]
+    write.update({"io_bytes": ios * bs, "io_kbytes": ios * bs // 1024, "bw_bytes": 1000 * ios * bs // RUNTIME_MS,
+                  "bw": 1000 * ios * bs // RUNTIME_MS // 1024, "iops": round(1000 * ios / RUNTIME_MS, 6),
                   "runtime": RUNTIME_MS, "total_ios": ios})  # fmt: skip
     for block in ("slat_ns", "clat_ns", "lat_ns"):
         write[block]["N"] = ios
     write["clat_ns"].update({"mean": clat_ns, "min": clat_ns / 2, "max": clat_ns * 9})
     write["clat_ns"]["percentile"] = {k: clat_ns * (1 + float(k) / 100) for k in write["clat_ns"]["percentile"]}
-    doc["disk_util"][0].update({"name": target.rsplit("/", 1)[-1], "write_ios": ios + 7, "read_ios": 2})
+    seen = {"write_ios": ios + 7, "read_ios": 2} if side == "write" else {"read_ios": ios + 7, "write_ios": 2}
+    doc["disk_util"][0].update({"name": target.rsplit("/", 1)[-1], **seen})
     path.write_text(json.dumps(doc, indent=1))
     return path
 
@@ -267,3 +279,30 @@ def test_run_scratch_directories_are_not_a_difference() -> None:
                                                                       run("ffee0011", "/mnt/nvme", "16"))}  # fmt: skip
     assert other[("environment host", "target_path")] == ("/var/tmp", "/mnt/nvme")
     assert other[(f"cell {cell.key} job option", "iodepth")] == ("32", "16")
+
+
+def test_latency_floor_from_the_baselines_qd1_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Reads at 5 us on a device whose QD1 4 KiB reads take 80 us came from memory."""
+    db = str(tmp_path / "r.db")
+    d = tmp_path / "files"
+    d.mkdir()
+
+    def files(name: str, target: str, clat: float, iodepth: str, n: int = 5, start: int = 0) -> list[str]:
+        return [
+            str(fio_file(d / f"{name}-{i}.json", bw_mib=200 + i, target=target, stamp=start + i, clat_ns=clat,
+                         rw="randread", bs=4096, extra={"iodepth": iodepth}))
+            for i in range(n)
+        ]  # fmt: skip
+
+    bare = files("qd1", "/dev/nvme0n1", 80_000.0, "1") + files("qd32", "/dev/nvme0n1", 300_000.0, "32", start=10)
+    vm = files("vm-qd32", "/dev/vdb", 5_000.0, "32", start=20)
+    assert cli(capsys, "import", *bare, "--env", "bare", "--run", "lat", "--db", db)[0] == 0
+    assert cli(capsys, "import", *vm, "--env", "vmm", "--run", "lat", "--db", db)[0] == 0
+    code, out, err = cli(capsys, "report", "lat", "--baseline", "bare", "--db", db, "--format", "json")
+    assert code == 0, err
+    cells = {(c["key"], c["environment"]): c for c in json.loads(out)["cells"]}
+    floor = {c["id"]: c for c in cells[("rand-read-qd32@4k", "vmm")]["checks"]}["below-device-latency-floor"]
+    assert floor["status"] == "fired"
+    assert floor["evidence"]["host_qd1_clat_p50_ns"] == pytest.approx(80_000.0 * 1.5)
+    honest = {c["id"]: c for c in cells[("rand-read-qd32@4k", "bare")]["checks"]}["below-device-latency-floor"]
+    assert honest["status"] == "passed"
