@@ -222,7 +222,7 @@ def check_working_set(ev: CellEvidence, refs: References, th: Thresholds) -> Che
 def check_faster_than_host(ev: CellEvidence, refs: References, th: Thresholds) -> CheckResult:
     c = CheckId.FASTER_THAN_HOST
     if refs.is_reference:
-        return _not_applicable(c, "this environment is the host reference")
+        return _not_applicable(c, f"this environment is the reference ({refs.reference_name})")
     if ev.kind == "host":
         return _not_applicable(c, "this environment is the host itself (an A/A twin)")
     mine = ev.median(lambda r: r.total_bw_bps)
@@ -354,7 +354,7 @@ def check_flush(ev: CellEvidence, refs: References, th: Thresholds) -> CheckResu
     if not ev.cell.pattern.writes:
         return _not_applicable(c, "the cell does not write")
     if refs.is_reference:
-        return _not_applicable(c, "this environment is the host reference")
+        return _not_applicable(c, f"this environment is the reference ({refs.reference_name})")
     if refs.host_flush_latency_ns is None:
         return _not_evaluated(c, "no reference: the run has no host fsync probe")
     if refs.env_flush_latency_ns is None:
