@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from iocompare.cli.main import main
@@ -61,6 +61,8 @@ def mutate(numbers: list[tuple[tuple[Any, ...], Any]], options: dict[str, str]) 
     numbers=st.lists(st.tuples(st.sampled_from(NUMERIC_PATHS), values), max_size=3),
     options=st.dictionaries(st.sampled_from(OPTIONS), option_text, max_size=3),
 )
+@example(numbers=[(("jobs", 0, "error"), 2147483648.0)], options={})  # found by this test: os.strerror overflowed
+@example(numbers=[], options={"bs": "99999999999999999999999"})  # found by this test: SQLite integer overflow
 def test_a_hostile_file_is_stored_whole_or_refused_in_one_line(
     capsys: pytest.CaptureFixture[str], numbers: list[tuple[tuple[Any, ...], Any]], options: dict[str, str]
 ) -> None:

@@ -44,6 +44,7 @@ from iocompare.engines.fio_parse import (
     integer,
     number,
     parse_document,
+    strerror,
 )
 from iocompare.errors import FioOutputError
 from iocompare.facts import registry as fk
@@ -292,7 +293,7 @@ def _file_trials(path: Path, text: str, plan: ImportPlan) -> list[ImportedTrial]
         result = parsed.result
         names = ", ".join(sorted({str(e.get("jobname")) for e in entries}))
         if result.error:
-            raise ImportRejected(f"fio reported error {result.error} ({os.strerror(result.error)}) in job {names!r}")
+            raise ImportRejected(f"fio reported error {result.error} ({strerror(result.error)}) in job {names!r}")
         if all(d is None or d.io_bytes == 0 for d in (result.read, result.write)):
             raise ImportRejected(f"job {names!r} completed no IO")
         iodepth = _int(options, "iodepth", 1)

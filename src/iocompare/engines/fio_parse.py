@@ -483,7 +483,7 @@ def _percentiles(stats: Sequence[_LatencyBlock]) -> tuple[Percentiles, Percentil
 def _problems(result: FioResult, expected: Mapping[str, bool], cell: Cell | None) -> list[str]:
     problems: list[str] = []
     if result.error:
-        problems.append(f"fio reported error {result.error} ({_strerror(result.error)})")
+        problems.append(f"fio reported error {result.error} ({strerror(result.error)})")
     directions = {"read": result.read, "write": result.write}
     for ddir, direction in directions.items():
         if direction is None:
@@ -508,7 +508,7 @@ def _problems(result: FioResult, expected: Mapping[str, bool], cell: Cell | None
     return problems
 
 
-def _strerror(code: int) -> str:
+def strerror(code: int) -> str:
     try:
         return os.strerror(code)
     except (ValueError, OverflowError):
