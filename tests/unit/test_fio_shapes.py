@@ -162,3 +162,18 @@ def test_the_whole_corpus_imports_as_one_run_and_reports(tmp_path: Path, capsys:
     assert main(["report", "corpus", "--db", str(db), "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert len(report["cells"]) == len(run.cells)
+
+
+def test_a_mixed_only_output_is_refused_in_one_line(tmp_path: Path) -> None:
+    """unified_rw_reporting (seen in fio 2.6 client output) sums reads and writes into `mixed`."""
+    doc = load(FIXTURES / "shapes" / "fio-2.2.10_randread_4k_json.json")
+    job = doc["jobs"][0]
+    job["mixed"] = job.pop("read")
+    del job["write"]
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps(doc))
+    plan = read_files([path])
+    assert plan.trials == []
+    assert plan.errors == [
+        f"{path}: jobs[0] ('rr') has only a 'mixed' total (unified_rw_reporting): reads and writes cannot be told apart"
+    ]
