@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import re
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -11,12 +13,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     WithJsonSchema,
     model_validator,
 )
 
 from iocompare.model import Pattern
-from iocompare.units import format_size, is_power_of_two, parse_size
+from iocompare.units import format_size, parse_size
 
 MIN_BLOCK_BYTES = 512
 MAX_BLOCK_BYTES = 64 << 20
@@ -26,17 +29,46 @@ AUTO_DEPTH_SMALL = 32
 AUTO_DEPTH_LARGE = 16
 AUTO_DEPTH_THRESHOLD_BYTES = 1 << 20
 
-_SIZE_JSON = {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": r"^\d+[kKmMgGtT]?(i?[bB])?$"}]}
+# The suite file is validated in pydantic's strict mode: `true` is not a number, "1" is not an
+# integer, "yes" is not a boolean. Sizes are the one place strings are accepted, and only in the
+# forms the schema's patterns describe, so `iocompare schema` and the validator agree.
+_UNIT = "(i?[bB])?"
+_SIZE_PATTERN = rf"^0*[1-9][0-9]*[kKmMgGtT]?{_UNIT}$"
+_BLOCK_SIZES = tuple(1 << shift for shift in range(9, 27))  # 512 B .. 64 MiB
 
 
-def _to_bytes(value: object) -> int:
-    if isinstance(value, (int, str)) and not isinstance(value, bool):
-        return parse_size(value)
-    raise ValueError(f"not a size: {value!r}")
+def _block_pattern() -> str:
+    """Every spelling of a power of two from 512 B to 64 MiB: 4096, 4k, 4KiB, 1m, 64MB."""
+    spellings = []
+    for suffix, factor in (("", 1), ("[kK]", 1 << 10), ("[mM]", 1 << 20)):
+        numbers = sorted({size // factor for size in _BLOCK_SIZES if size % factor == 0}, reverse=True)
+        spellings.append(f"(?:{'|'.join(str(n) for n in numbers)}){suffix}")
+    return rf"^0*(?:{'|'.join(spellings)}){_UNIT}$"
+
+
+_BLOCK_PATTERN = _block_pattern()
+# Sizes above this cannot be stored (SQLite INTEGER) and no filesystem holds them.
+MAX_SIZE_BYTES = (1 << 62) - 1
+
+_SIZE_JSON = {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": _SIZE_PATTERN}]}
+_BLOCK_JSON = {"anyOf": [{"enum": list(_BLOCK_SIZES)}, {"type": "string", "pattern": _BLOCK_PATTERN}]}
+
+
+def _bytes_matching(pattern: str) -> Callable[[object], int]:
+    compiled = re.compile(pattern)
+
+    def to_bytes(value: object) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and compiled.match(value):
+            return parse_size(value)
+        raise ValueError(f"not a size: {value!r} (use e.g. 512, 4k, 64k, 1m, 8m, 1g)")
+
+    return to_bytes
 
 
 def _block_size(value: int) -> int:
-    if not is_power_of_two(value) or not MIN_BLOCK_BYTES <= value <= MAX_BLOCK_BYTES:
+    if value not in _BLOCK_SIZES:
         raise ValueError(f"block size {value} B must be a power of two from 512 B to 64 MiB (e.g. 512, 4k, 1m)")
     return value
 
@@ -44,11 +76,34 @@ def _block_size(value: int) -> int:
 def _positive_size(value: int) -> int:
     if value <= 0:
         raise ValueError("size must be greater than 0")
+    if value > MAX_SIZE_BYTES:
+        raise ValueError(f"size must be at most {MAX_SIZE_BYTES} bytes")
     return value
 
 
-BlockSize = Annotated[int, BeforeValidator(_to_bytes), AfterValidator(_block_size), WithJsonSchema(_SIZE_JSON)]
-Size = Annotated[int, BeforeValidator(_to_bytes), AfterValidator(_positive_size), WithJsonSchema(_SIZE_JSON)]
+BlockSize = Annotated[
+    int, BeforeValidator(_bytes_matching(_SIZE_PATTERN)), AfterValidator(_block_size), WithJsonSchema(_BLOCK_JSON)
+]
+Size = Annotated[
+    int, BeforeValidator(_bytes_matching(_SIZE_PATTERN)), AfterValidator(_positive_size), WithJsonSchema(_SIZE_JSON)
+]
+MAX_IODEPTH = 1024
+
+
+def _iodepth(value: object) -> int | Literal["auto"]:
+    # One validator rather than a union, so the error is one sentence and not one per member.
+    if value == "auto" and isinstance(value, str):
+        return "auto"
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_IODEPTH:
+        return value
+    raise ValueError(f"iodepth must be an integer from 1 to {MAX_IODEPTH} or 'auto'")
+
+
+IoDepth = Annotated[
+    int | Literal["auto"],
+    PlainValidator(_iodepth),
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_IODEPTH}, {"const": "auto"}]}),
+]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 
 
@@ -70,15 +125,16 @@ class CachePolicy(str, enum.Enum):
 class Workload(BaseModel):
     """A named access pattern; expanded once per block size into cells."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False, strict=True)
 
     name: Name
-    pattern: Pattern
+    # Enums are the exception to strict mode: TOML has no enum type, their names are strings.
+    pattern: Pattern = Field(strict=False)
     block_sizes: list[BlockSize] | None = Field(
-        default=None, description="Overrides the suite's block_sizes for this workload."
+        default=None, min_length=1, description="Overrides the suite's block_sizes for this workload."
     )
-    iodepth: int | Literal["auto"] = Field(
-        default="auto", description="'auto' = 32 below 1 MiB blocks, 16 from 1 MiB on."
+    iodepth: IoDepth = Field(
+        default="auto", description="1 to 1024, or 'auto' = 32 below 1 MiB blocks, 16 from 1 MiB on."
     )
     numjobs: int = Field(default=1, ge=1, le=64)
     read_percent: int | None = Field(
@@ -87,8 +143,6 @@ class Workload(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Workload:
-        if isinstance(self.iodepth, int) and not 1 <= self.iodepth <= 1024:
-            raise ValueError(f"iodepth {self.iodepth} must be from 1 to 1024 or 'auto'")
         if self.read_percent is not None and not self.pattern.mixed:
             raise ValueError(f"read_percent applies only to mixed patterns, not to {self.pattern.value}")
         return self
@@ -107,7 +161,7 @@ class Workload(BaseModel):
 
 
 class WorkingSet(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     size: Size = Field(default=1 << 30, description="Size of the file every cell reads and writes.")
     min_size: Size = Field(
@@ -118,11 +172,14 @@ class WorkingSet(BaseModel):
     cache_multiple: float = Field(
         default=2.0,
         ge=1.0,
+        le=1000.0,
+        allow_inf_nan=False,
         description="The working set must be at least this multiple of the RAM of every cache "
         "layer that is not bypassed (guest RAM, host page cache under a buffered VMM).",
     )
     policy: CachePolicy = Field(
         default=CachePolicy.REFUSE,
+        strict=False,
         description="What to do with a cell whose working set is too small: refuse or label it.",
     )
 
@@ -130,7 +187,7 @@ class WorkingSet(BaseModel):
 class Suite(BaseModel):
     """A suite file (TOML). Every field but `name` and `workloads` has a default."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     name: Name
     description: str = ""
@@ -150,10 +207,12 @@ class Suite(BaseModel):
         description="In comparisons with non-host environments, also run the host and the reference cells "
         "(QD1 4 KiB random read, fdatasync probe) that the artifact checks compare against.",
     )
-    ioengine: IoEngine = IoEngine.LIBAIO
+    ioengine: IoEngine = Field(default=IoEngine.LIBAIO, strict=False)
     direct: bool = Field(default=True, description="O_DIRECT; never silently turned off.")
     working_set: WorkingSet = Field(default_factory=WorkingSet)
-    target: str | None = Field(default=None, description="Directory on the filesystem under test (default /var/tmp).")
+    target: str | None = Field(
+        default=None, min_length=1, description="Directory on the filesystem under test (default /var/tmp)."
+    )
     environments: list[str] = Field(default_factory=lambda: ["host"], min_length=1)
 
     @model_validator(mode="after")
