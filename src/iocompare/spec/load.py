@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -13,6 +15,7 @@ from iocompare.errors import UserError
 from iocompare.spec.models import Suite
 
 BUILTIN_SUITES = ("quick", "standard", "full")
+MAX_SUITE_BYTES = 1 << 20  # the full suite is 3 KiB; anything near this is not a suite
 
 
 def builtin_suite_text(name: str) -> str:
@@ -23,16 +26,10 @@ def load_suite(ref: str, overrides: dict[str, Any] | None = None) -> Suite:
     """`ref` is a built-in suite name or a path to a TOML file; overrides replace top-level fields."""
     if ref in BUILTIN_SUITES:
         source, text = f"built-in suite {ref!r}", builtin_suite_text(ref)
-    elif ref.endswith(".toml") or "/" in ref or Path(ref).exists():
-        path = Path(ref)
-        try:
-            text = path.read_text("utf-8")
-        except FileNotFoundError:
-            raise UserError(
-                f"suite file {ref} does not exist", hint="give a built-in name: " + ", ".join(BUILTIN_SUITES)
-            ) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"suite file {ref} cannot be read: {exc}") from None
+    elif "\0" in ref:
+        raise UserError(f"suite {ref!r} is not a usable path: it contains a NUL byte")
+    elif ref.endswith(".toml") or "/" in ref or _exists(Path(ref)):
+        text = read_suite_file(Path(ref))
         source = f"suite file {ref}"
     else:
         raise UserError(
@@ -43,8 +40,49 @@ def load_suite(ref: str, overrides: dict[str, Any] | None = None) -> Suite:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{source} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise UserError(f"{source} is not a usable suite: its arrays or tables are nested too deeply") from None
     data.update(overrides or {})
     return validate_suite(data, source)
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name too long, say: not a file we could read either
+        return False
+
+
+def read_suite_file(path: Path) -> str:
+    """The text of a suite file: a regular file of at most MAX_SUITE_BYTES, in UTF-8.
+
+    Opened without blocking and checked before reading, so /dev/zero is refused rather than read
+    until memory runs out and a FIFO is refused rather than waited on forever."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise UserError(
+            f"suite file {path} does not exist", hint="give a built-in name: " + ", ".join(BUILTIN_SUITES)
+        ) from None
+    except OSError as exc:
+        raise UserError(f"suite file {path} cannot be read: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UserError(f"suite file {path} is not a regular file", hint="give a .toml file")
+        if info.st_size > MAX_SUITE_BYTES:
+            raise UserError(f"suite file {path} is {info.st_size} bytes, more than the limit of {MAX_SUITE_BYTES}")
+        data = os.read(fd, MAX_SUITE_BYTES + 1)  # the file may have grown since fstat
+    except OSError as exc:
+        raise UserError(f"suite file {path} cannot be read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_SUITE_BYTES:
+        raise UserError(f"suite file {path} is more than the limit of {MAX_SUITE_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"suite file {path} is not UTF-8: byte {exc.start} is {data[exc.start]:#04x}") from None
 
 
 def validate_suite(data: dict[str, Any], source: str) -> Suite:
