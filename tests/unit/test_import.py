@@ -156,8 +156,11 @@ def test_a_failure_while_storing_leaves_no_run(tmp_path, capsys, monkeypatch):
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Store, "record_trial", fail_on_third)
-    with pytest.raises(sqlite3.OperationalError):
-        main(["import", *fx(*GOOD), "--env", "box", "--run", "broken", "--db", str(db)])
+    # A failing disk is not bad input: exit 1, one line, no traceback.
+    assert main(["import", *fx(*GOOD), "--env", "box", "--run", "broken", "--db", str(db)]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "iocompare: error: the results database cannot be used: disk I/O error (hint: use another --db)"
+    )
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM trials").fetchone()[0] == 0

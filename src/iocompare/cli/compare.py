@@ -24,7 +24,7 @@ def compare(
 ) -> int:
     """Compare two stored runs; exit 1 on a significant regression beyond the threshold."""
     policy = policy_for(threshold)
-    with Store.open(resolve_db(db), create=False) as store:
+    with Store.open(resolve_db(db), readonly=True) as store:
         id_a, id_b = store.resolve_run(run_a), store.resolve_run(run_b)
         a, b = store.load_run(id_a), store.load_run(id_b)
         view = build_compare(a, b, store.run_samples(id_a), store.run_samples(id_b), policy=policy)

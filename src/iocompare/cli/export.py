@@ -63,7 +63,7 @@ def export(
 ) -> None:
     """Export a stored run's trials and summaries as CSV or JSON."""
     policy = policy_for(threshold)
-    with Store.open(resolve_db(db), create=False) as store:
+    with Store.open(resolve_db(db), readonly=True) as store:
         run_id = store.resolve_run(run)
         samples = store.run_samples(run_id)
         model = build_report(store.load_run(run_id), samples, baseline=baseline, policy=policy)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -24,6 +25,9 @@ for module in (run, report, compare, export, import_, runs, suites, envs, schema
     module.register(app)
 
 
+_DAMAGE_ERRORS = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_ERROR", "SQLITE_READONLY"})
+
+
 def _fail(message: str, code: ExitCode) -> int:
     print(f"iocompare: error: {message}", file=sys.stderr)
     return int(code)
@@ -31,9 +35,10 @@ def _fail(message: str, code: ExitCode) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    # Whatever the command, leftovers of a run killed by SIGKILL are removed first.
-    recover_leftovers(lambda message: print(f"iocompare: {message}", file=sys.stderr))
     try:
+        # Whatever the command, leftovers of a run killed by SIGKILL are removed first (inside
+        # the boundary: a damaged manifest or state directory is one line, not a traceback).
+        recover_leftovers(lambda message: print(f"iocompare: {message}", file=sys.stderr))
         result = app(args=args, prog_name="iocompare", standalone_mode=False)
     except typer.TyperException as exc:
         # Usage errors (exit code 2): typer's own message already names the option and the value.
@@ -49,6 +54,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("interrupted", ExitCode.INTERRUPTED)
     except IocompareError as exc:
         return _fail(exc.one_line(), exc.exit_code)
+    except sqlite3.DatabaseError as exc:
+        # Damage the checks at open time cannot see (a page cut off in the middle of the file) is
+        # bad input; a disk that fails or a lock held too long is not.
+        damaged = getattr(exc, "sqlite_errorname", None) in _DAMAGE_ERRORS
+        return _fail(
+            f"the results database cannot be used: {exc} (hint: use another --db)",
+            ExitCode.BAD_INPUT if damaged else ExitCode.FAILURES,
+        )
     return int(result) if isinstance(result, int) else 0
 
 

@@ -60,7 +60,7 @@ def report(
     """Show a stored run: results, verdicts against the baseline, artifact checks, stability warnings."""
     policy = policy_for(threshold)
     db_path = resolve_db(db)
-    with Store.open(db_path, create=False) as store:
+    with Store.open(db_path, readonly=True) as store:
         run_id = store.resolve_run(run)
         samples = store.run_samples(run_id)
         model = build_report(store.load_run(run_id), samples, baseline=baseline, policy=policy)

@@ -24,7 +24,7 @@ def runs(db: DbOption = None) -> None:
     if not db_path.exists():
         out.print(f"no runs yet ({db_path} does not exist)", markup=False)
         return
-    with Store.open(db_path, create=False) as store:
+    with Store.open(db_path, readonly=True) as store:
         infos = store.list_runs()
     table = Table(
         "id", "name", "suite", "environments", "started", "finished", "status", "trials ok", title=str(db_path)

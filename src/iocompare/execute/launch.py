@@ -75,7 +75,11 @@ def recover_leftovers(notify: Notify) -> None:
             f"{removed}"
         )
         if stale.database is not None and stale.database.is_file():
-            _interrupt_dead_runs(stale.database, notify)
+            try:
+                _interrupt_dead_runs(stale.database, notify)
+            except UserError as exc:
+                # Another command's database: its damage must not stop this command.
+                notify(f"the killed run was not marked interrupted: {exc.one_line()}")
 
 
 def _interrupt_dead_runs(db_path: Path, notify: Notify) -> None:

@@ -6,6 +6,7 @@ import contextlib
 import json
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -13,13 +14,32 @@ from typing import Any
 
 from iocompare.errors import UserError
 from iocompare.model import Cell, FioResult, FioRun, Sample, Trial, TrialStatus
-from iocompare.store import load, rows, schema
+from iocompare.store import integrity, load, rows, schema
 from iocompare.store.records import RunInfo, RunStatus, StoredRun
 from iocompare.system.identity import ProcessIdentity
 
 BUSY_TIMEOUT_MS = 10_000
 RAW_KINDS = ("fio-json", "stderr", "console")
 _RUNS_HINT = "iocompare runs lists stored runs"
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """A connection that writes nothing. A writable file is opened as usual (so the last
+    connection removes the -wal/-shm files SQLite keeps beside a database in WAL mode) and only
+    read; a file nobody can write (immutable, read-only filesystem) is opened `immutable`, so
+    SQLite creates no -wal/-shm files there; `mode=ro` if a -wal file still holds commits."""
+    if integrity.writable(path):
+        return sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    uri = "file:" + urllib.parse.quote(str(path.absolute())) + "?mode=ro"
+    if not path.with_name(path.name + "-wal").exists():
+        uri += "&immutable=1"
+    return sqlite3.connect(uri, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, uri=True)
+
+
+def _quick_check(conn: sqlite3.Connection, path: Path) -> None:
+    problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
+    if problems != ["ok"]:
+        raise UserError(f"database {path} is damaged: {'; '.join(problems)}", hint="use another --db")
 
 
 class Store:
@@ -29,35 +49,51 @@ class Store:
         self._conn = conn
         self.path = path
         self._cells: dict[int, dict[str, tuple[int, Cell]]] = {}  # run id -> key -> (id, cell)
+        self.writable = True  # False when opened read-only
 
     @classmethod
-    def open(cls, path: Path, *, create: bool = True) -> Store:
-        """Open (and with `create`, create) the database, migrating it to SCHEMA_VERSION."""
+    def open(cls, path: Path, *, create: bool = True, readonly: bool = False) -> Store:
+        """Open (and with `create`, create) the database, migrating it to SCHEMA_VERSION.
+
+        `readonly` (report, export, compare, runs): the file must already be a database of this
+        version; it is neither created nor migrated, and opening it writes nothing."""
         path = Path(path)
         if sqlite3.sqlite_version_info < schema.MIN_SQLITE:
             raise UserError(
                 f"SQLite {sqlite3.sqlite_version} is too old for the iocompare database",
                 hint="use a Python built against SQLite 3.37 or newer",
             )
-        if not create and not path.exists():
+        if not create and not readonly and not path.exists():
             raise UserError(f"no database at {path}", hint="run a suite first or pass --db")
-        if path.is_dir():
-            raise UserError(f"database path {path} is a directory", hint="use another --db")
+        integrity.check_file(path, readonly=readonly)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            if readonly:
+                conn = _connect_readonly(path)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
         except (OSError, sqlite3.Error) as exc:
             raise UserError(f"cannot open database {path}: {exc}", hint="use another --db") from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             # Version first: it is the first read, so it also rejects non-databases before
             # switching the journal mode writes anything to the file.
-            schema.check_version(conn, path)
-            conn.execute("PRAGMA journal_mode = WAL")
-            # In WAL mode NORMAL cannot corrupt the file; it may lose the last commit on power loss.
-            conn.execute("PRAGMA synchronous = NORMAL")
+            version = schema.check_version(conn, path)
+            if readonly:
+                if version != schema.SCHEMA_VERSION:
+                    raise UserError(
+                        f"database {path} has no iocompare tables (schema version {version})",
+                        hint="a run or an import creates them; or use another --db",
+                    )
+            else:
+                conn.execute("PRAGMA journal_mode = WAL")
+                # In WAL mode NORMAL cannot corrupt the file; it may lose the last commit on power loss.
+                conn.execute("PRAGMA synchronous = NORMAL")
+                schema.migrate(conn, path)
             conn.execute("PRAGMA foreign_keys = ON")
-            schema.migrate(conn, path)
+            integrity.check_tables(conn, path)
+            if not readonly and version:
+                _quick_check(conn, path)  # before a run or an import stores anything into it
         except UserError:
             conn.close()
             raise
@@ -66,7 +102,9 @@ class Store:
             if getattr(exc, "sqlite_errorname", "") == "SQLITE_NOTADB":
                 raise UserError(f"{path} is not an SQLite database", hint="use another --db") from exc
             raise UserError(f"cannot open database {path}: {exc}", hint="use another --db") from exc
-        return cls(conn, path)
+        store = cls(conn, path)
+        store.writable = not readonly
+        return store
 
     def close(self) -> None:
         self._conn.close()
