@@ -89,3 +89,52 @@ def test_a_suite_name_with_a_nul_byte_is_one_line(capsys):
     code, _, err = cli(capsys, "run", "--suite", "a\0b.toml", "--dry-run")
     assert code == 2
     assert_one_line(err, "NUL")
+
+
+BUFFERED_SUITE = """
+name = "buffered"
+runtime_s = 1
+ramp_s = 0
+direct = false
+[working_set]
+size = "32m"
+min_size = "32m"
+[[workloads]]
+name = "rr"
+pattern = "rand-read"
+"""
+
+
+@pytest.fixture
+def fake_fio(tmp_path: Path) -> Path:
+    """Answers `--version` only: these runs must stop before any fio job would start."""
+    fio = tmp_path / "fake-fio"
+    fio.write_text("#!/bin/sh\necho fio-3.33\n")
+    fio.chmod(0o755)
+    return fio
+
+
+def test_a_run_whose_every_environment_is_refused_for_space_writes_nothing(tmp_path, capsys, fake_fio):
+    db, target = tmp_path / "db" / "results.db", tmp_path / "target"
+    target.mkdir()
+    suite = tmp_path / "s.toml"
+    suite.write_text(BUFFERED_SUITE.replace("direct = false", "direct = true"))
+    argv = ["run", "--suite", str(suite), "--target", str(target), "--db", str(db), "--fio", str(fake_fio)]
+    code, _, err = cli(capsys, *argv, "--repeat", "1", "--reserve", "1000t")
+    assert code == 2, err
+    assert_one_line(err, "no environment has the space", "host")
+    assert not db.exists() and not any(target.iterdir())
+
+
+def test_a_run_in_which_every_trial_is_refused_is_failed_not_complete(tmp_path, capsys, fake_fio):
+    db, target = tmp_path / "db" / "results.db", tmp_path / "target"
+    target.mkdir()
+    suite = tmp_path / "s.toml"
+    suite.write_text(BUFFERED_SUITE)  # a buffered 32 MiB working set: the page cache rule refuses it
+    argv = ["run", "--suite", str(suite), "--target", str(target), "--db", str(db), "--fio", str(fake_fio)]
+    code, out, err = cli(capsys, *argv, "--repeat", "1")
+    assert code == 1, err
+    assert "Traceback" not in err and "no trial was measured" in out
+    code, out, _ = cli(capsys, "runs", "--db", str(db))
+    assert code == 0 and "failed" in out and "complete" not in out
+    assert not any(target.iterdir())

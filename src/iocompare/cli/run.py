@@ -24,6 +24,7 @@ from iocompare.errors import ExitCode, UserError
 from iocompare.execute import launch
 from iocompare.execute.space import Reserve, SpacePlan, describe
 from iocompare.facts.probe import host_facts
+from iocompare.model import TrialStatus
 from iocompare.report.build import build_report
 from iocompare.report.plan import print_plan
 from iocompare.report.terminal import render_terminal
@@ -272,8 +273,9 @@ def _execute_and_report(
         for observer in observers:
             observer.close()
     assert summary is not None and run_id is not None  # execute returned: the run was created and ran
-    with Store.open(job.db_path) as store:
-        report = build_report(store.load_run(run_id), store.run_samples(run_id))
+    with Store.open(job.db_path, readonly=True) as store:
+        stored = store.load_run(run_id)
+        report = build_report(stored, store.run_samples(run_id))
     render_terminal(report, out)
     out.print(f"\nstored as run {run_id} in {job.db_path}", markup=False)
     out.print(
@@ -282,6 +284,9 @@ def _execute_and_report(
     )
     if summary.failed:
         out.print(f"{summary.failed} trial(s) failed; their errors are in the report", markup=False)
+        return ExitCode.FAILURES
+    if not any(t.status in (TrialStatus.OK, TrialStatus.FAILED) for t in stored.trials):
+        out.print("no trial was measured: every trial was refused or not applicable (reasons above)", markup=False)
         return ExitCode.FAILURES
     return ExitCode.OK
 

@@ -139,14 +139,15 @@ def execute(
                 if not lock.is_device:
                     resources.add("lock", str(lock.path), note="target lock")
                 environments = create_environments(tuple(launch.suite.environments), context)
+                space = space_for(
+                    launch.suite,
+                    environments,
+                    db_path=launch.db_path,
+                    trials=len(launch.plan.trials),
+                    reserve=launch.reserve,
+                )
+                refuse_if_nothing_fits(space, environments)
                 with Store.open(launch.db_path) as store:
-                    space = space_for(
-                        launch.suite,
-                        environments,
-                        db_path=launch.db_path,
-                        trials=len(launch.plan.trials),
-                        reserve=launch.reserve,
-                    )
                     suite, plan = shrink(launch.suite, launch.plan, space)
                     if space.shrunk:
                         notify(
@@ -176,6 +177,14 @@ def execute(
         finally:
             removed = removed or resources.remove_all()
     return summary, run_id, removed
+
+
+def refuse_if_nothing_fits(space: SpacePlan, environments: Mapping[str, Environment]) -> None:
+    """A run in which no environment fits would store nothing but refusals: bad input, before
+    anything is written."""
+    if environments and all(name in space.refused for name in environments):
+        reasons = "; ".join(f"{name}: {space.refused[name]}" for name in environments)
+        raise UserError(f"no environment has the space to run: {reasons}", hint="free space or lower --reserve")
 
 
 def check_resumable(store: Store, run_id: int) -> None:

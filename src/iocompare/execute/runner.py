@@ -63,6 +63,13 @@ class RunSummary:
         return self.counts.get(TrialStatus.FAILED, 0)
 
 
+def _nothing_measured(counts: Mapping[TrialStatus, int], done_trials: frozenset[int]) -> bool:
+    """Trials ran, and every one was refused or not applicable. (A resumed run measured
+    something before, in its done trials, whatever remains.)"""
+    measured = counts.get(TrialStatus.OK, 0) + counts.get(TrialStatus.FAILED, 0)
+    return bool(counts) and not measured and not done_trials
+
+
 class Runner:
     def __init__(
         self,
@@ -108,7 +115,11 @@ class Runner:
                 if self.decisions:
                     stopping = {key: f"{d.action.value}: {d.reason}" for key, d in self.decisions.items()}
                     self.store.update_run_settings(run_id, {"stopping": stopping})
-                status = "failed" if counts.get(TrialStatus.FAILED) else "complete"
+                status = (
+                    "failed"
+                    if counts.get(TrialStatus.FAILED) or _nothing_measured(counts, self.done_trials)
+                    else "complete"
+                )
         finally:
             self.store.finish_run(run_id, status)
         return RunSummary(run_id, counts, time.monotonic() - started)
@@ -118,8 +129,10 @@ class Runner:
         suite = self.plan.suite
         if suite.max_repeat <= suite.repeat:
             return []
-        stored = self.store.load_run(self._run_id).trials
         active = [e for e in self.plan.environments if e not in self.refused]
+        if not active:
+            return []  # every environment refused: no round can measure anything
+        stored = self.store.load_run(self._run_id).trials
         decisions = decide(suite, self.plan.cells, active, metric_values(stored))
         self.decisions = {d.cell.key: d.decision for d in decisions}
         pending = [d.cell for d in decisions if d.decision.action is Stop.CONTINUE]
