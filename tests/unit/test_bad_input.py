@@ -138,3 +138,21 @@ def test_a_run_in_which_every_trial_is_refused_is_failed_not_complete(tmp_path, 
     code, out, _ = cli(capsys, "runs", "--db", str(db))
     assert code == 0 and "failed" in out and "complete" not in out
     assert not any(target.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("extra", "flag"),
+    [
+        (["--dry-run"], "--dry-run"),
+        (["--suite", "quick"], "--suite"),
+        (["--repeat", "3"], "--repeat"),
+        (["--target", "/mnt"], "--target"),
+        (["--env", "podman"], "--env"),
+    ],
+)
+def test_resume_refuses_the_options_it_would_ignore(tmp_path, capsys, extra, flag):
+    db = tmp_path / "results.db"
+    code, _, err = cli(capsys, "run", "--resume", "1", "--db", str(db), *extra)
+    assert code == 2
+    assert_one_line(err, flag, "--resume")
+    assert not db.exists()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from iocompare.cli.common import DbOption, console, err_console, resolve_db
 from iocompare.cli.progress import BarObserver, LineObserver, make_observer
@@ -79,7 +80,9 @@ def _usable_environments(names: list[str]) -> list[str]:
 
 
 def run(
-    suite: Annotated[str, typer.Option("--suite", help="quick, standard, full, or a suite TOML file.")] = "quick",
+    suite: Annotated[
+        str | None, typer.Option("--suite", help="quick, standard, full, or a suite TOML file (default quick).")
+    ] = None,
     env: Annotated[
         list[str] | None, typer.Option("--env", help="Environment to run in (repeatable); see iocompare envs.")
     ] = None,
@@ -135,9 +138,25 @@ def run(
     space_reserve = _parse_reserve(reserve)
     db_path = resolve_db(db)
     if resume is not None:
+        _refuse_beside_resume(
+            {
+                "--suite": suite,
+                "--env": env or None,
+                "--target": target,
+                "--repeat": repeat,
+                "--max-repeat": max_repeat,
+                "--runtime": runtime,
+                "--ramp": ramp,
+                "--name": name,
+                "--seed": seed,
+                "--allow-destroy": allow_destroy or None,
+                "--force": force or None,
+                "--dry-run": dry_run or None,
+            }
+        )
         return _resume(resume, db_path, fio_path, space_reserve)
 
-    loaded = load_suite(suite, _overrides(runtime_s=runtime, ramp_s=ramp, environments=env or None))
+    loaded = load_suite(suite or "quick", _overrides(runtime_s=runtime, ramp_s=ramp, environments=env or None))
     if repeat is not None or max_repeat is not None:
         counts = {"repeat": repeat or loaded.repeat}
         counts["max_repeat"] = max_repeat if max_repeat is not None else max(counts["repeat"], loaded.max_repeat)
@@ -198,12 +217,26 @@ def run(
     return _execute_and_report(job, create_run, frozenset(), notify)
 
 
+def _refuse_beside_resume(options: dict[str, object]) -> None:
+    """A resumed run keeps its stored suite, target and seed; an option that would change them is
+    refused rather than silently ignored."""
+    given = [flag for flag, value in options.items() if value is not None]
+    if given:
+        raise UserError(
+            f"--resume continues a stored run with its own settings; {', '.join(given)} cannot be given with it",
+            hint="leave them out (--db, --fio and --reserve may be given)",
+        )
+
+
 def _resume(ref: str, db_path: Path, fio_path: str | None, space_reserve: Reserve) -> int:
     with Store.open(db_path, create=False) as store:
         run_id = store.resolve_run(ref)
         launch.check_resumable(store, run_id)
         stored = store.load_run(run_id)
-    suite = Suite.model_validate_json(stored.suite_json)
+    try:
+        suite = Suite.model_validate_json(stored.suite_json)
+    except ValidationError:
+        raise UserError(f"run {run_id} cannot be resumed: its stored suite is not valid for this iocompare") from None
     plan = expand(suite, run_seed=int(stored.settings["run_seed"]))
     if tuple(plan.cells) != tuple(stored.cells):
         raise UserError(f"run {run_id} cannot be resumed: its cells do not match its suite")
