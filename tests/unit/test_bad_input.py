@@ -156,3 +156,23 @@ def test_resume_refuses_the_options_it_would_ignore(tmp_path, capsys, extra, fla
     assert code == 2
     assert_one_line(err, flag, "--resume")
     assert not db.exists()
+
+
+def test_an_environment_that_cannot_run_is_refused_before_anything_is_written(tmp_path, fake_fio, monkeypatch):
+    # The docker daemon is "down": DOCKER_HOST names a socket nobody listens on.
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    target = tmp_path / "target"
+    target.mkdir()
+    suite = tmp_path / "s.toml"
+    suite.write_text(BUFFERED_SUITE.replace("direct = false", "direct = true"))
+    argv = ["run", "--suite", str(suite), "--env", "docker", "--target", str(target), "--fio", str(fake_fio)]
+    for extra in ([], ["--dry-run"]):
+        result = run_isolated(tmp_path, *argv, *extra)
+        assert result.returncode == 2, result.stderr
+        assert_one_line(result.stderr, "environment docker cannot run here", "--skip-unavailable")
+        assert not (tmp_path / "db").exists() and not any(target.iterdir())
+    # Asked to skip it, the run has nothing left to run: still bad input, still nothing written.
+    result = run_isolated(tmp_path, *argv, "--skip-unavailable")
+    assert result.returncode == 2, result.stderr
+    assert "none of the requested environments can run here" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "db").exists() and not any(target.iterdir())

@@ -66,6 +66,34 @@ def _parse_reserve(text: str | None) -> Reserve:
         ) from None
 
 
+def _available_only(suite: Suite, skip_unavailable: bool) -> Suite:
+    """The suite with the environments the user asked for, each of which can run here. One that
+    cannot is bad input (before anything is written), unless --skip-unavailable says to leave it out."""
+    unavailable = {}
+    for environment_name in suite.environments:
+        reason = registry.choose(environment_name).unavailable_reason  # unknown names are bad input too
+        if reason is not None:
+            unavailable[environment_name] = reason
+    if not unavailable:
+        return suite
+    if not skip_unavailable:
+        name, reason = next(iter(unavailable.items()))
+        raise UserError(
+            f"environment {name} cannot run here: {reason}",
+            hint="--skip-unavailable runs the others; iocompare envs lists what can run",
+        )
+    usable = [name for name in suite.environments if name not in unavailable]
+    if not usable:
+        raise UserError(
+            "none of the requested environments can run here: "
+            + "; ".join(f"{name}: {reason}" for name, reason in unavailable.items()),
+            hint="iocompare envs lists what can run",
+        )
+    for name, reason in unavailable.items():
+        err_console().print(f"skipping environment {name}: {reason}", markup=False)
+    return validate_suite({**suite.model_dump(mode="json"), "environments": usable}, "--skip-unavailable")
+
+
 def _usable_environments(names: list[str]) -> list[str]:
     usable = []
     for environment_name in names:
@@ -129,6 +157,12 @@ def run(
         typer.Option("--resume", help="Continue an interrupted run (id or name); other options are taken from it."),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and write nothing.")] = False,
+    skip_unavailable: Annotated[
+        bool,
+        typer.Option(
+            "--skip-unavailable", help="Leave out a requested environment that cannot run here (default: refuse)."
+        ),
+    ] = False,
 ) -> int:
     """Run a suite in one or more environments and store the results."""
     _check_range("--repeat", repeat, 1, 100)
@@ -152,6 +186,7 @@ def run(
                 "--allow-destroy": allow_destroy or None,
                 "--force": force or None,
                 "--dry-run": dry_run or None,
+                "--skip-unavailable": skip_unavailable or None,
             }
         )
         return _resume(resume, db_path, fio_path, space_reserve)
@@ -163,8 +198,7 @@ def run(
         loaded = validate_suite({**loaded.model_dump(mode="json"), **counts}, "--repeat/--max-repeat")
     if target is not None:
         loaded = validate_suite({**loaded.model_dump(mode="json"), "target": str(target)}, "--target")
-    for environment_name in loaded.environments:
-        registry.choose(environment_name)  # unknown names are bad input
+    loaded = _available_only(loaded, skip_unavailable)
     loaded, reference_notes = with_references(loaded)
     # Absolute: fio runs with its own working directory, so a relative path would point elsewhere.
     target_dir = Path(loaded.target or DEFAULT_TARGET).absolute()
