@@ -195,15 +195,27 @@ def test_docker_daemon_down_is_unavailable_with_reason_and_the_rest_runs(
     assert code == 0
     line = next(line for line in out.splitlines() if "docker:volume" in line)
     assert "unavailable: the Docker daemon is not running" in line
-    code, out, err = run_cli(
-        capsys, "run", "--suite", str(tiny_suite(environments=("host", "docker"))), "--target", str(target)
-    )
+    suite = str(tiny_suite(environments=("host", "docker")))
+    # Asked for and unable to run: bad input, before anything is written.
+    code, out, err = run_cli(capsys, "run", "--suite", suite, "--target", str(target))
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "--skip-unavailable" in lines[0], err
+    assert lines[0].startswith("iocompare: error: environment docker cannot run here: the Docker daemon is not running")
+    assert not isolated_db.exists()
+    code, out, err = run_cli(capsys, "run", "--suite", suite, "--target", str(target), "--skip-unavailable")
     assert code == 0, err
     assert "skipping environment docker: the Docker daemon is not running" in err
     code, _, err = run_cli(
-        capsys, "run", "--suite", str(without_references(tiny_suite(environments=("docker",)))), "--target", str(target)
+        capsys,
+        "run",
+        "--suite",
+        str(without_references(tiny_suite(environments=("docker",)))),
+        "--target",
+        str(target),
+        "--skip-unavailable",
     )
-    assert code == 2 and err.count("\n") >= 1 and "none of the requested environments can run here" in err
+    assert code == 2 and err.count("\n") == 1 and "none of the requested environments can run here" in err
 
 
 def test_podman_missing_is_unavailable_with_reason(capsys, fresh_engines, monkeypatch, tmp_path):

@@ -221,7 +221,8 @@ def test_missing_qemu_or_image_makes_qemu_unavailable(
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     code, out, err = run_cli(capsys, "run", "--suite", str(short_suite(tmp_path, ("qemu",))), "--target", str(tmp_path))
-    assert code == 2 and "skipping environment qemu: " in err and fragment in err, err
+    assert code == 2 and "environment qemu cannot run here: " in err and fragment in err, err
+    assert err.count("\n") == 1, err
     assert "Traceback" not in err + out and not isolated_db.exists()
     code, out, _ = run_cli(capsys, "envs")
     assert code == 0 and "unavailable" in out

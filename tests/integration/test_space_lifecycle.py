@@ -230,7 +230,7 @@ def test_block_device_guard(tmp_path, env):
         subprocess.run(["mount", str(device), str(mount)], check=True)
         try:
             mounted = iocompare("run", "--suite", suite, "--target", str(device), "--allow-destroy", env=env)
-            assert mounted.returncode == 2 and f"mounted at {mount}" in mounted.stderr
+            assert mounted.returncode == 2 and f"it is mounted at {mount}" in mounted.stderr
         finally:
             subprocess.run(["umount", str(mount)], check=True)
 

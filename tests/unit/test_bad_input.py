@@ -176,3 +176,62 @@ def test_an_environment_that_cannot_run_is_refused_before_anything_is_written(tm
     assert result.returncode == 2, result.stderr
     assert "none of the requested environments can run here" in result.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "db").exists() and not any(target.iterdir())
+
+
+def test_a_duplicate_environment_from_the_command_line_is_blamed_on_env(capsys):
+    code, _, err = cli(capsys, "run", "--suite", "quick", "--env", "host", "--env", "host", "--dry-run")
+    assert code == 2
+    assert_one_line(err, "--env", "duplicates")
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--target", ""], ["target", "''"]),
+        (["--target", "a\0b"], ["target"]),
+        (["--reserve", "100%"], ["--reserve", "100%", "out of range"]),
+        (["--reserve", "nan%"], ["--reserve", "out of range"]),
+        (["--fio", "/bin/false"], ["--fio /bin/false", "not a usable fio"]),
+        (["--db", "a\0b"], ["--db"]),
+    ],
+)
+def test_small_bad_inputs_of_run_are_exit_2(tmp_path, capsys, argv, words):
+    code, _, err = cli(capsys, "run", "--suite", "quick", "--target", str(tmp_path), *argv)
+    assert code == 2, err
+    assert_one_line(err, *words)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_dry_run_refuses_a_run_name_that_is_taken(tmp_path, capsys):
+    from stored_runs import hostile_builder, store_run
+
+    db = tmp_path / "results.db"
+    store_run(db, hostile_builder(), name="taken")
+    before = db.read_bytes()
+    code, _, err = cli(capsys, "run", "--dry-run", "--name", "taken", "--db", str(db), "--target", str(tmp_path))
+    assert code == 2
+    assert_one_line(err, "'taken' already exists")
+    code, _, err = cli(capsys, "run", "--dry-run", "--name", "latest", "--db", str(db), "--target", str(tmp_path))
+    assert code == 2
+    assert_one_line(err, "'latest' is not usable")
+    assert db.read_bytes() == before
+
+
+def test_a_run_reference_of_unicode_digits_is_one_line(tmp_path, capsys):
+    from stored_runs import hostile_builder, store_run
+
+    db = tmp_path / "results.db"
+    store_run(db, hostile_builder())
+    code, _, err = cli(capsys, "report", "\u00b2", "--db", str(db))
+    assert code == 2
+    assert_one_line(err, "no run '\u00b2'")
+
+
+def test_the_dry_run_tells_of_cells_the_cache_rule_will_refuse(tmp_path, capsys):
+    suite = tmp_path / "s.toml"
+    suite.write_text(BUFFERED_SUITE)
+    code, out, err = cli(capsys, "run", "--suite", str(suite), "--target", str(tmp_path), "--dry-run")
+    assert code == 0, err
+    assert "rr@4k in host: refused: working set 32 MiB is smaller than 2x the host page cache" in out
+    assert "host: no cell would be measured" in out
+    assert list(tmp_path.iterdir()) == [suite]

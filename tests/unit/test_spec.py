@@ -80,7 +80,10 @@ def test_schema_rejects_what_the_models_reject():
         ('pattern = "rand-read"\nblock_sizes = [256]', "field workloads[0].block_sizes[0] = 256"),
         ('pattern = "rand-read"\nblock_sizes = ["128m"]', "64 MiB"),
         ('pattern = "rand-read"\nread_percent = 70', "read_percent applies only to mixed patterns"),
-        ('pattern = "rand-read"\niodepth = 0', "field workloads[0].iodepth = 0: iodepth must be an integer from 1 to 1024"),
+        (
+            'pattern = "rand-read"\niodepth = 0',
+            "field workloads[0].iodepth = 0: iodepth must be an integer from 1 to 1024",
+        ),
         ('pattern = "rand-read"\ncolour = "red"', "unknown field workloads[0].colour"),
     ],
 )

@@ -33,7 +33,10 @@ DbOption = Annotated[
 
 
 def resolve_db(db: Path | None) -> Path:
-    return db if db is not None else default_db_path()
+    path = db if db is not None else default_db_path()
+    if not str(path) or "\0" in str(path):
+        raise UserError(f"--db {str(path)!r} is not a usable path", hint=f"give a file name (or set {DB_ENV})")
+    return path
 
 
 def console() -> Console:

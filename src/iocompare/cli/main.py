@@ -29,7 +29,9 @@ _DAMAGE_ERRORS = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_ERROR", "
 
 
 def _fail(message: str, code: ExitCode) -> int:
-    print(f"iocompare: error: {message}", file=sys.stderr)
+    # One line, whatever the message carries (a tool's output, a multi-line library message).
+    parts = [part.strip() for part in message.splitlines() if part.strip()]
+    print(f"iocompare: error: {'; '.join(parts)}", file=sys.stderr)
     return int(code)
 
 

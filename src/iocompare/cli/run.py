@@ -23,6 +23,7 @@ from iocompare.environments.container.labels import remove_dead_leftovers
 from iocompare.environments.host import check_target
 from iocompare.errors import ExitCode, UserError
 from iocompare.execute import launch
+from iocompare.execute.applicability import preview
 from iocompare.execute.space import Reserve, SpacePlan, describe
 from iocompare.facts.probe import host_facts
 from iocompare.model import TrialStatus
@@ -34,6 +35,7 @@ from iocompare.spec.load import load_suite, validate_suite
 from iocompare.spec.models import Suite
 from iocompare.spec.references import with_references
 from iocompare.store import Store
+from iocompare.store.db import check_run_name
 from iocompare.system.resources import RunResources
 from iocompare.system.signals import Terminated
 from iocompare.units import parse_size
@@ -56,14 +58,22 @@ def _parse_reserve(text: str | None) -> Reserve:
     try:
         if text.endswith("%"):
             fraction = float(text[:-1]) / 100
-            if not 0 <= fraction < 1:
-                raise ValueError
-            return Reserve(min_bytes=0, fraction=fraction)
-        return Reserve(min_bytes=parse_size(text), fraction=0.0)
+        else:
+            return Reserve(min_bytes=parse_size(text), fraction=0.0)
     except ValueError:
         raise UserError(
             f"--reserve {text!r} is not a size or a percentage", hint="e.g. --reserve 2g or --reserve 10%"
         ) from None
+    if not 0 <= fraction < 1:  # also NaN
+        raise UserError(f"--reserve {text!r} is out of range: a percentage from 0 to below 100%")
+    return Reserve(min_bytes=0, fraction=fraction)
+
+
+def _check_name_free(name: str, db_path: Path) -> None:
+    check_run_name(name)
+    if db_path.exists():
+        with Store.open(db_path, readonly=True) as store:
+            store.check_name_free(name)
 
 
 def _available_only(suite: Suite, skip_unavailable: bool) -> Suite:
@@ -115,7 +125,7 @@ def run(
         list[str] | None, typer.Option("--env", help="Environment to run in (repeatable); see iocompare envs.")
     ] = None,
     target: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--target", help=f"Directory on the filesystem under test (default {DEFAULT_TARGET})."),
     ] = None,
     db: DbOption = None,
@@ -197,7 +207,9 @@ def run(
         counts["max_repeat"] = max_repeat if max_repeat is not None else max(counts["repeat"], loaded.max_repeat)
         loaded = validate_suite({**loaded.model_dump(mode="json"), **counts}, "--repeat/--max-repeat")
     if target is not None:
-        loaded = validate_suite({**loaded.model_dump(mode="json"), "target": str(target)}, "--target")
+        loaded = validate_suite({**loaded.model_dump(mode="json"), "target": target}, "--target")
+    if name is not None:
+        _check_name_free(name, db_path)  # the dry run too: it says whether the run would start
     loaded = _available_only(loaded, skip_unavailable)
     loaded, reference_notes = with_references(loaded)
     # Absolute: fio runs with its own working directory, so a relative path would point elsewhere.
@@ -376,6 +388,14 @@ def _dry_run(
     out.print("space plan per filesystem:", markup=False)
     for line in describe(space):
         out.print(f"  {line}", markup=False)
+    final_suite, final_plan = launch.shrink(suite, plan, space)
+    active = {name: e for name, e in environments.items() if name not in space.refused}
+    working_set = final_suite.working_set
+    verdicts = preview(final_plan.cells, active, cache_multiple=working_set.cache_multiple, policy=working_set.policy)
+    if verdicts:
+        out.print("cells that will not be measured as planned:", markup=False)
+        for line in verdicts:
+            out.print(f"  {line}", markup=False)
     return ExitCode.OK
 
 

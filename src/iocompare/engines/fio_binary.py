@@ -6,7 +6,7 @@ import re
 import shutil
 from dataclasses import dataclass
 
-from iocompare.errors import UserError
+from iocompare.errors import ToolError, UserError
 from iocompare.system.proc import run
 
 MIN_VERSION = (3, 0)
@@ -38,7 +38,14 @@ def find_fio(path: str | None = None) -> FioBinary:
             f"fio not found ({path or 'fio'} is not on PATH)",
             hint="apt-get install fio (or pass --fio PATH)",
         )
-    version = run([resolved, "--version"], timeout_s=30).stdout.strip()
+    try:
+        version = run([resolved, "--version"], timeout_s=30).stdout.strip()
+    except ToolError as exc:
+        # A --fio that is not fio (or cannot start) is bad input, named as given.
+        first_line = exc.message.strip().splitlines()[0] if exc.message.strip() else "it failed"
+        raise UserError(f"--fio {path or 'fio'} is not a usable fio: {first_line}", hint="install fio 3.x") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"--fio {path or 'fio'} is not a usable fio: {exc}", hint="install fio 3.x") from None
     if parse_version(version) < MIN_VERSION:
         raise UserError(f"fio version {version} is older than 3.0", hint="install fio 3.x")
     return FioBinary(resolved, version)

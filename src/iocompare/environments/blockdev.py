@@ -101,7 +101,7 @@ def guard(path: Path, *, allow_destroy: bool, force: bool, working_set_bytes: in
     device = inspect(path)
     in_use = []
     if device.mounted_at:
-        in_use.append(f"mounted at {', '.join(device.mounted_at)}")
+        in_use.append(f"is mounted at {', '.join(device.mounted_at)}")
     if device.partitions:
         in_use.append(f"holds partitions {', '.join(device.partitions)}")
     if device.holders:

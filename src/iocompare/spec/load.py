@@ -15,6 +15,8 @@ from iocompare.errors import UserError
 from iocompare.spec.models import Suite
 
 BUILTIN_SUITES = ("quick", "standard", "full")
+# Suite fields that `iocompare run` options replace, by option.
+OVERRIDE_FLAGS = {"runtime_s": "--runtime", "ramp_s": "--ramp", "environments": "--env"}
 MAX_SUITE_BYTES = 1 << 20  # the full suite is 3 KiB; anything near this is not a suite
 
 
@@ -42,8 +44,13 @@ def load_suite(ref: str, overrides: dict[str, Any] | None = None) -> Suite:
         raise UserError(f"{source} is not valid TOML: {exc}") from None
     except RecursionError:
         raise UserError(f"{source} is not a usable suite: its arrays or tables are nested too deeply") from None
-    data.update(overrides or {})
-    return validate_suite(data, source)
+    if not overrides:
+        return validate_suite(data, source)
+    # The file first, without the fields the command line replaces (they all have defaults), so
+    # that an error is blamed on where the value came from: the file, or the flags.
+    validate_suite({key: value for key, value in data.items() if key not in overrides}, source)
+    flags = ", ".join(OVERRIDE_FLAGS.get(key, key) for key in overrides)
+    return validate_suite({**data, **overrides}, f"{source} with {flags}")
 
 
 def _exists(path: Path) -> bool:

@@ -211,7 +211,10 @@ class Suite(BaseModel):
     direct: bool = Field(default=True, description="O_DIRECT; never silently turned off.")
     working_set: WorkingSet = Field(default_factory=WorkingSet)
     target: str | None = Field(
-        default=None, min_length=1, description="Directory on the filesystem under test (default /var/tmp)."
+        default=None,
+        min_length=1,
+        pattern="^[^\u0000]+$",  # a path: not empty (that would be the current directory), no NUL byte
+        description="Directory on the filesystem under test (default /var/tmp).",
     )
     environments: list[str] = Field(default_factory=lambda: ["host"], min_length=1)
 

@@ -36,6 +36,15 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(uri, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, uri=True)
 
 
+def check_run_name(name: str) -> None:
+    """A run name can be told from a run id and from 'latest' (run references accept all three)."""
+    if not name.strip() or name.strip() != name or name == "latest" or name.isdigit():
+        raise UserError(
+            f"run name {name!r} is not usable",
+            hint="a run name must not be empty, 'latest', only digits, or start or end with a space",
+        )
+
+
 def _quick_check(conn: sqlite3.Connection, path: Path) -> None:
     problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
     if problems != ["ok"]:
@@ -167,11 +176,7 @@ class Store:
         created_at: float | None = None,
     ) -> int:
         """Store a new run with its environments and cells, status 'running'. Returns its id."""
-        if not name or name == "latest" or name.isdigit():
-            raise UserError(
-                f"run name {name!r} is not usable",
-                hint="a run name must not be empty, 'latest' or only digits",
-            )
+        check_run_name(name)
         env_names = [env[0] for env in environments]
         if len(set(env_names)) != len(env_names):
             raise ValueError(f"duplicate environment names: {env_names}")
@@ -179,11 +184,7 @@ class Store:
         if len(set(keys)) != len(keys):
             raise ValueError(f"duplicate cell keys: {keys}")
         with self._tx() as conn:
-            if conn.execute("SELECT 1 FROM runs WHERE name = ?", (name,)).fetchone():
-                raise UserError(
-                    f"a run named '{name}' already exists in {self.path}",
-                    hint="choose another run name; " + _RUNS_HINT,
-                )
+            self.check_name_free(name)
             run_id = conn.execute(
                 "INSERT INTO runs (name, created_at, status, suite_name, suite_json,"
                 " settings_json, host_facts_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -245,6 +246,13 @@ class Store:
                 assert cur.lastrowid is not None
                 by_key[cell.key] = (cur.lastrowid, cell)
         self._cells[run_id] = by_key
+
+    def check_name_free(self, name: str) -> None:
+        """UserError if a stored run already has this name."""
+        if self._conn.execute("SELECT 1 FROM runs WHERE name = ?", (name,)).fetchone():
+            raise UserError(
+                f"a run named '{name}' already exists in {self.path}", hint="choose another run name; " + _RUNS_HINT
+            )
 
     def update_environment_facts(self, run_id: int, name: str, facts: Mapping[str, str]) -> None:
         """Merge facts learned once the environment is up (new values win)."""
@@ -416,7 +424,7 @@ class Store:
         row = None
         if ref == "latest":
             row = self._conn.execute("SELECT id FROM runs ORDER BY id DESC LIMIT 1").fetchone()
-        elif ref.isdigit():
+        elif ref.isascii() and ref.isdigit():
             row = self._conn.execute("SELECT id FROM runs WHERE id = ?", (int(ref),)).fetchone()
         if row is None and ref:
             row = self._conn.execute("SELECT id FROM runs WHERE name = ?", (ref,)).fetchone()
