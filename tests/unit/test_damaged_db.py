@@ -21,7 +21,19 @@ from iocompare.store.schema import SCHEMA_VERSION
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "fio" / "seqwrite_1m.json"
-SUITE = 'name = "t"\nruntime_s = 1\nramp_s = 0\nrepeat = 1\nmax_repeat = 1\n[working_set]\nsize = "32m"\nmin_size = "32m"\n[[workloads]]\nname = "w"\npattern = "rand-read"\n'  # fmt: skip
+SUITE = """
+name = "t"
+runtime_s = 1
+ramp_s = 0
+repeat = 1
+max_repeat = 1
+[working_set]
+size = "32m"
+min_size = "32m"
+[[workloads]]
+name = "w"
+pattern = "rand-read"
+"""
 
 
 def _execute(db: Path, statement: str) -> None:

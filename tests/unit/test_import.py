@@ -7,8 +7,6 @@ import json
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from iocompare.cli.main import main
 from iocompare.engines.fio_import import read_files
 from iocompare.engines.fio_parse import parse_fio_output
