@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
@@ -235,3 +236,25 @@ def test_the_dry_run_tells_of_cells_the_cache_rule_will_refuse(tmp_path, capsys)
     assert "rr@4k in host: refused: working set 32 MiB is smaller than 2x the host page cache" in out
     assert "host: no cell would be measured" in out
     assert list(tmp_path.iterdir()) == [suite]
+
+
+def test_an_imported_file_of_the_wrong_shape_is_one_line(tmp_path, capsys):
+    # Found by the fuzzer: "global options" holding a string, not a table.
+    doc = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "fio" / "seqwrite_1m.json").read_text())
+    doc["global options"] = "x"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    code, _, err = cli(capsys, "import", str(bad), "--env", "box", "--db", str(tmp_path / "r.db"))
+    assert code == 2
+    assert_one_line(err, str(bad), "unexpected shape")
+    assert not (tmp_path / "r.db").exists()
+
+
+def test_a_run_id_too_large_for_sqlite_is_no_run(tmp_path, capsys):
+    from stored_runs import hostile_builder, store_run
+
+    db = tmp_path / "results.db"
+    store_run(db, hostile_builder())
+    code, _, err = cli(capsys, "export", "99999999999999999999", "--db", str(db))
+    assert code == 2
+    assert_one_line(err, "no run '99999999999999999999'")

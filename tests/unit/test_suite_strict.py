@@ -111,7 +111,7 @@ def _check_agreement(doc: dict[str, Any]) -> None:
         assert error is not None, f"the validator accepts what the schema rejects: {json.dumps(doc)}"
     elif error is not None:
         # JSON Schema counts 1.0 as an integer; TOML does not (1.0 is a float), nor does the validator.
-        float_for_int = "valid integer" in error and _integral_floats(doc)
+        float_for_int = ("valid integer" in error or "must be an integer" in error) and _integral_floats(doc)
         assert float_for_int or any(rule in error for rule in CROSS_FIELD_RULES), (
             f"schema accepts, validator says: {error}"
         )

@@ -12,7 +12,6 @@ transaction, so an import is stored whole or not at all, even if the process is 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -211,11 +210,10 @@ def import_(
     stored = _existing(db_path, run, label)
     plan = read_files(files, into=_joining(stored))
     if plan.errors:
-        for line in plan.errors:
-            print(f"iocompare: import: {line}", file=sys.stderr)
+        # One line, as every bad input: each refused file with its reason, in the order given.
         raise UserError(
-            f"{len(plan.errors)} of {len(files)} file(s) not imported; nothing was stored",
-            hint="fix or leave out the files above",
+            f"{len(plan.errors)} of {len(files)} file(s) not imported; nothing was stored: " + "; ".join(plan.errors),
+            hint="fix or leave out the files named",
         )
     with Store.open(db_path) as store, store.batch():
         run_id, name = _store(store, plan, files, label, run, stored)

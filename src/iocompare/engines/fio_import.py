@@ -401,6 +401,9 @@ def read_files(paths: Sequence[Path], *, into: ExistingRun | None = None) -> Imp
             plan.errors.append(f"{path}: cannot read: {exc.strerror or exc}")
         except ValueError as exc:  # a size or number fio would not have written
             plan.errors.append(f"{path}: {exc}")
+        except (KeyError, TypeError, AttributeError, IndexError) as exc:
+            # A document fio would not have written (a table where a value belongs): as the parser says it.
+            plan.errors.append(f"{path}: fio output has an unexpected shape: {exc!r}")
     ordered = sorted(plan.trials, key=lambda t: (t.started_at, str(t.source)))
     plan.trials = assign_cells(ordered, existing)
     return plan

@@ -424,7 +424,7 @@ class Store:
         row = None
         if ref == "latest":
             row = self._conn.execute("SELECT id FROM runs ORDER BY id DESC LIMIT 1").fetchone()
-        elif ref.isascii() and ref.isdigit():
+        elif ref.isascii() and ref.isdigit() and int(ref) < 1 << 63:  # larger is no SQLite INTEGER
             row = self._conn.execute("SELECT id FROM runs WHERE id = ?", (int(ref),)).fetchone()
         if row is None and ref:
             row = self._conn.execute("SELECT id FROM runs WHERE name = ?", (ref,)).fetchone()
