@@ -259,8 +259,13 @@ def _files_under(path: Path) -> list[str]:
 def _names_something(line: str, argv: list[str]) -> bool:
     """The error line names a field, an option, or a value the user gave."""
     message = line.removeprefix("iocompare: error: ")
-    tokens = [t for t in argv if t.strip()] + [os.path.basename(t) for t in argv if os.path.basename(t)]
-    return "field" in message or "--" in message or "'" in message or any(t in message for t in tokens)
+    given = [t for t in argv if t.strip()]
+    tokens = given + [os.path.basename(t) for t in given] + [t.encode("unicode_escape").decode() for t in given]
+    if any(t in message for t in tokens) or "field" in message or "--" in message or "'" in message:
+        return True
+    # Click reads "-wal" as the short options -w -a -l and names the first it does not know.
+    option = message.removeprefix("No such option: ")
+    return option != message and any(t.startswith(option) for t in tokens)
 
 
 def problems(case: Case) -> list[str]:

@@ -31,8 +31,8 @@ ANY_VALUE = st.one_of(
     st.sampled_from(["", "auto", "yes", "1", "4k", "3k", " 4k", "0", "0k", "1e3", "-4k", "4KIB", "rand-read"]),
     st.lists(st.integers(min_value=-5, max_value=5000), max_size=3),
     st.lists(st.text(max_size=4), max_size=2),
-    st.just([]),
-    st.just({}),
+    st.builds(list),  # built, not st.just([]): a mutation must never change a value shared by examples
+    st.builds(dict),
     st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
 )
 
