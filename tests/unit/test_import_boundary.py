@@ -77,7 +77,8 @@ def test_a_hostile_file_is_stored_whole_or_refused_in_one_line(
         assert "Traceback" not in err
         if code == 2:
             assert not db.exists()  # refused before the database was touched
-            assert err.splitlines()[0].startswith(f"iocompare: import: {path}: "), err
+            lines = err.strip().splitlines()  # one line naming the file (issue 13: every bad input gets one line)
+            assert len(lines) == 1 and f"nothing was stored: {path}: " in lines[0], err
             return
         with sqlite3.connect(db) as conn:
             assert conn.execute("SELECT count(*) FROM trials").fetchone()[0] == 1

@@ -180,14 +180,14 @@ def test_same_content_twice_is_refused_naming_the_file(tmp_path: Path, capsys: p
     copy_of.write_text(Path(files[0]).read_text())
     code, out, err = cli(capsys, "import", *files, str(copy_of), "--env", "bare", "--run", "r", "--db", db)
     assert code == 2 and out == ""
-    assert err.splitlines()[0] == f"iocompare: import: {copy_of}: the same content as {files[0]}, given before it"
+    [line] = err.strip().splitlines()
+    assert f"nothing was stored: {copy_of}: the same content as {files[0]}, given before it" in line
     assert not Path(db).exists()
     assert cli(capsys, "import", *files, "--env", "bare", "--run", "r", "--db", db)[0] == 0
     code, _, err = cli(capsys, "import", str(copy_of), "--env", "other", "--run", "r", "--db", db)
     assert code == 2
-    assert err.splitlines()[0] == (
-        f"iocompare: import: {copy_of}: already imported into run r (the same content as {files[0]})"
-    )
+    [line] = err.strip().splitlines()
+    assert f"nothing was stored: {copy_of}: already imported into run r (the same content as {files[0]})" in line
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM trials").fetchone()[0] == 2
         assert conn.execute("SELECT count(*) FROM run_environments").fetchone()[0] == 1
@@ -227,8 +227,8 @@ def test_numbers_that_cannot_be_true_are_refused_naming_file_and_field(
     assert code == 2 and out == ""
     first = err.splitlines()[0]
     field = "jobs[0]." + ".".join(where)
-    assert first.startswith(f"iocompare: import: {path}: field {field} is "), first
-    assert len(err.splitlines()) == 2 and "Traceback" not in err
+    assert f"nothing was stored: {path}: field {field} is " in first, first
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert not db.exists()
 
 
