@@ -4,6 +4,7 @@ byte for byte as it was, and no -wal/-shm files are left beside it."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -227,3 +228,19 @@ def test_a_database_that_cannot_be_written(workdir, protect):
         assert db.read_bytes() == before
         assert siblings(db) == ["results.db"], command
         assert not any((workdir / "target").iterdir())
+
+
+def test_a_damaged_database_named_by_a_killed_runs_manifest_does_not_stop_other_commands(
+    tmp_path, capsys, isolated_state
+):
+    damaged = tmp_path / "other.db"
+    damaged.write_bytes(bytes(range(256)) * 32)
+    runs = isolated_state / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    manifest = {"run_tag": "dead", "pid": 2**22 + 1, "pid_start": "1", "database": str(damaged), "resources": []}
+    (runs / "dead.json").write_text(json.dumps(manifest))
+    code = main(["runs", "--db", str(tmp_path / "none.db")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "not marked interrupted" in err and "not an SQLite database" in err and "Traceback" not in err
+    assert not (runs / "dead.json").exists()
