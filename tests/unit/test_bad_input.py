@@ -258,3 +258,14 @@ def test_a_run_id_too_large_for_sqlite_is_no_run(tmp_path, capsys):
     code, _, err = cli(capsys, "export", "99999999999999999999", "--db", str(db))
     assert code == 2
     assert_one_line(err, "no run '99999999999999999999'")
+
+
+@pytest.mark.parametrize("name", ["", "latest", "42", " x"])
+def test_an_import_under_an_unusable_run_name_creates_no_database(tmp_path, capsys, name):
+    # Found by the fuzzer: the database was created before the name was refused.
+    db = tmp_path / "new.db"
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "fio" / "seqwrite_1m.json"
+    code, _, err = cli(capsys, "import", str(fixture), "--env", "box", "--run", name, "--db", str(db))
+    assert code == 2
+    assert_one_line(err, f"run name {name!r} is not usable")
+    assert not db.exists()

@@ -27,6 +27,7 @@ from iocompare.execute.launch import process_identity
 from iocompare.facts import registry as fk
 from iocompare.model import Cell, FioRun, Trial, TrialStatus
 from iocompare.store import RunStatus, Store
+from iocompare.store.db import check_run_name
 from iocompare.store.records import StoredRun
 
 IMPORTED_KIND = "imported"
@@ -208,6 +209,8 @@ def import_(
     label = _check_label(env)
     db_path = resolve_db(db)
     stored = _existing(db_path, run, label)
+    if stored is None and run is not None:
+        check_run_name(run)  # a new run's name, before the database is created (found by the fuzzer)
     plan = read_files(files, into=_joining(stored))
     if plan.errors:
         # One line, as every bad input: each refused file with its reason, in the order given.
