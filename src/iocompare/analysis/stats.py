@@ -44,7 +44,8 @@ def _scipy_stats() -> ModuleType:
     run` would otherwise pay at start-up before the first trial (the harness overhead)."""
     from scipy import stats
 
-    return stats
+    module: ModuleType = stats
+    return module
 
 
 def rng_for(seed: Seed) -> np.random.Generator:
@@ -116,7 +117,7 @@ def _logs(values: Sequence[float]) -> np.ndarray:
     x = _array(values)
     if np.any(x <= 0):
         raise ValueError(f"values must be positive for a ratio of geometric means: {values!r}")
-    return np.log(x)
+    return np.asarray(np.log(x))
 
 
 def percentile_interval(draws: np.ndarray, confidence: float) -> tuple[float, float]:
@@ -126,11 +127,11 @@ def percentile_interval(draws: np.ndarray, confidence: float) -> tuple[float, fl
 
 
 def _mean(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.mean(x, axis=axis)
+    return np.asarray(np.mean(x, axis=axis))
 
 
 def _mean_difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.mean(y, axis=axis) - np.mean(x, axis=axis)
+    return np.asarray(np.mean(y, axis=axis) - np.mean(x, axis=axis))
 
 
 def bootstrap_means(x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -234,7 +235,7 @@ def permutation_pvalue(
     offset = TIE_TOLERANCE * scale / (100 * np.finfo(float).eps)
 
     def shifted_difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-        return np.abs(np.mean(y, axis=axis) - np.mean(x, axis=axis)) + offset
+        return np.asarray(np.abs(np.mean(y, axis=axis) - np.mean(x, axis=axis)) + offset)
 
     if math.comb(first.size + second.size, first.size) <= exact_limit:
         result = _scipy_stats().permutation_test(
