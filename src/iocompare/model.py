@@ -84,6 +84,18 @@ class Cell:
 
 
 @dataclass(frozen=True)
+class SteadyState:
+    """End a trial once its bandwidth is steady; the cell's runtime is then the maximum.
+
+    fio's `bw_slope` rule: the least-squares slope of the last `window_s` per-second bandwidths,
+    as a share of their mean, is below `slope_percent` per second (fio's steadystate.c).
+    """
+
+    window_s: int
+    slope_percent: float
+
+
+@dataclass(frozen=True)
 class Trial:
     """One fresh environment instance running one fio job for one cell."""
 
@@ -120,6 +132,20 @@ class DirectionResult:
 
 
 @dataclass(frozen=True)
+class SteadyStateOutcome:
+    """fio's steady-state rule in one trial: whether it held before the maximum runtime."""
+
+    attained: bool
+    criterion: str  # fio's last value of the rule, e.g. "0.84%" (bandwidth slope per second)
+    limit: str  # the rule as asked, e.g. "bw_slope:2%"
+
+    def describe(self) -> str:
+        if self.attained:
+            return f"attained ({self.limit}; slope {self.criterion} per second)"
+        return f"not attained within the maximum runtime ({self.limit}; last slope {self.criterion} per second)"
+
+
+@dataclass(frozen=True)
 class FioResult:
     """What iocompare keeps from one fio run, parsed from its json/json+ output."""
 
@@ -132,6 +158,8 @@ class FioResult:
     error: int
     job_count: int
     problems: tuple[str, ...] = field(default=())  # human-readable run-sanity findings
+    # Only when the job asked for it; not stored (the trial's `steady_state` fact is).
+    steady_state: SteadyStateOutcome | None = None
 
     @property
     def total_iops(self) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from iocompare.analysis.stopping import Stop, stopping_decision
+from iocompare.analysis.stopping import Stop, stopping_decision, trials_needed
 
 
 def draws(seed, centre, n, cv):
@@ -49,3 +49,23 @@ def test_a_single_environment_stops_when_its_own_ci_is_narrow():
 def test_deterministic():
     a, b = draws(1, 100, 7, 0.05), draws(2, 103, 7, 0.05)
     assert stopping_decision(a, b, seed=3) == stopping_decision(a, b, seed=3)
+
+
+def test_trials_needed_follows_the_noise_and_the_distance_from_the_band_edge():
+    quiet, noisy = draws(1, 100, 6, 0.01), draws(2, 100, 6, 0.10)
+    assert trials_needed([quiet, draws(3, 100, 6, 0.01)]) < 5
+    assert trials_needed([noisy, draws(4, 100, 6, 0.10)]) > 20
+    # The same noise, an effect right at the 5 % edge: only the half-width target can decide it;
+    # an effect far from the edge: the CI clears the band at once.
+    base = draws(5, 100, 6, 0.03)
+    assert trials_needed([base, [v * 1.05 for v in base]]) > 8 > trials_needed([base, [v * 1.5 for v in base]])
+    assert trials_needed([[5.0, 5.0], [7.0, 7.0]]) == 0  # no noise: nothing more to learn
+
+
+def test_futility_stops_only_when_the_cap_cannot_decide():
+    a, b = draws(1, 100, 5, 0.15), draws(2, 100, 5, 0.15)
+    assert stopping_decision(a, b, seed=1).action is Stop.CONTINUE  # off by default: every round
+    d = stopping_decision(a, b, seed=1, futility=True)
+    assert d.action is Stop.FUTILE and "beyond the cap of 20" in d.reason
+    mild_a, mild_b = draws(3, 100, 5, 0.03), draws(4, 100, 5, 0.03)
+    assert stopping_decision(mild_a, mild_b, seed=1, futility=True, half_width=0.001).action is Stop.CONTINUE

@@ -9,7 +9,7 @@ import pytest
 
 from iocompare.engines.fio_job import render_job, render_layout_job
 from iocompare.errors import UserError
-from iocompare.model import Cell, Pattern
+from iocompare.model import Cell, Pattern, SteadyState
 
 MIB = 1 << 20
 FILENAME = "/data/iocompare/ws.bin"
@@ -201,3 +201,15 @@ def test_layout_block_size_divides_sizes_that_are_not_whole_mebibytes() -> None:
 def test_layout_refuses_sizes_it_cannot_write_exactly(size_bytes: int) -> None:
     with pytest.raises(UserError):
         render_layout_job(filename=FILENAME, size_bytes=size_bytes)
+
+
+def test_steady_state_rule_ends_the_trial_after_the_ramp_and_keeps_runtime_as_the_maximum() -> None:
+    cell = make_cell(ramp_s=2, runtime_s=10)
+    plain = parse_ini(render_job(cell, filename=FILENAME, seed=7))["global"]
+    steady = parse_ini(render_job(cell, filename=FILENAME, seed=7, steady_state=SteadyState(3, 2.0)))["global"]
+    assert not {"steadystate", "ss_dur", "ss_ramp"} & set(plain)
+    assert steady["steadystate"] == "bw_slope:2%"
+    assert steady["ss_dur"] == "3"
+    assert steady["ss_ramp"] == "3"  # one second past the 2 s ramp, where fio zeroes its counters
+    assert (steady["runtime"], steady["ramp_time"], steady["time_based"]) == ("10", "2", "1")
+    assert {k: v for k, v in steady.items() if not k.startswith(("ss", "steady"))} == plain

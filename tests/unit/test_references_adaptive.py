@@ -44,7 +44,7 @@ def test_references_can_be_switched_off():
 
 
 def test_decide_continues_on_noise_and_stops_when_clear():
-    s = suite(repeat=3, max_repeat=10, environments=["host", "host:twin"])
+    s = suite(repeat=3, max_repeat=10, environments=["host", "host:twin"], stop_futile=False)
     cells = [make_cell(workload="clear"), make_cell(workload="noisy")]
     values = {
         ("clear@4k", "host"): [100.0, 100.1, 99.9],
@@ -54,6 +54,20 @@ def test_decide_continues_on_noise_and_stops_when_clear():
     }
     decisions = {d.cell.workload: d.decision.action for d in decide(s, cells, ["host", "host:twin"], values)}
     assert decisions == {"clear": Stop.DECIDED, "noisy": Stop.CONTINUE}
+
+
+def test_decide_stops_a_cell_the_cap_cannot_decide_after_the_pilot():
+    s = suite(repeat=3, max_repeat=10, environments=["host", "host:twin"])
+    cells = [make_cell(workload="noisy"), make_cell(workload="open")]
+    values = {
+        ("noisy@4k", "host"): [60.0, 140.0, 100.0],
+        ("noisy@4k", "host:twin"): [100.0, 50.0, 150.0],
+        ("open@4k", "host"): [100.0, 104.0, 96.0],
+        ("open@4k", "host:twin"): [101.0, 97.0, 103.0],
+    }
+    decisions = {d.cell.workload: d.decision for d in decide(s, cells, ["host", "host:twin"], values)}
+    assert decisions["noisy"].action is Stop.FUTILE and "beyond the cap of 10" in decisions["noisy"].reason
+    assert decisions["open"].action is Stop.CONTINUE
 
 
 def test_decide_stops_at_the_cap_and_for_unmeasurable_cells():

@@ -3,6 +3,11 @@
 The runner calls it after every round of a cell: run another round, or stop and say why.
 Repeated looks at the data make a fixed-n CI slightly optimistic; the verdict's permutation
 test and FDR control, computed once at the end, are what guard against false "faster".
+
+Futility (pilot sizing): once the pilot trials are in, the trials a side the CI would need to
+decide are estimated from the cell's own noise; when that is beyond the cap, more rounds would
+be spent on a cell that stays inconclusive, so it stops now. Stopping for futility never makes
+a verdict, so it cannot add false ones.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ class Stop(str, enum.Enum):
     DECIDED = "stop: decided"
     CAP = "stop: cap"
     UNSTABLE = "unstable"
+    FUTILE = "stop: futile"
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ def stopping_decision(
     half_width: float = 0.025,
     band: float = 0.05,
     cv_limit: float = 0.10,
+    futility: bool = False,
     seed: stats.Seed = None,
 ) -> StopDecision:
     """The adaptive rule: run more trials of a cell, or stop (and why).
@@ -69,9 +76,46 @@ def stopping_decision(
         return StopDecision(Stop.DECIDED, f"CI lies wholly outside the ±{band:.0%} band", estimate)
     if b is not None and -edge <= lo and hi <= edge:
         return StopDecision(Stop.DECIDED, f"CI lies wholly inside the ±{band:.0%} band", estimate)
+    if futility and n < cap:
+        needed = trials_needed(groups, band=band, half_width=half_width)
+        if needed > cap:
+            return StopDecision(
+                Stop.FUTILE,
+                f"its noise needs about {needed} trials a side to decide, beyond the cap of {cap}",
+                estimate,
+            )
     if n >= cap:
         worst = max((stats.cv(g) or 0.0) for g in groups)
         if worst > cv_limit:
             return StopDecision(Stop.UNSTABLE, f"CV {worst:.0%} above {cv_limit:.0%} after {n} trials", estimate)
         return StopDecision(Stop.CAP, f"{n} trials reached the cap", estimate)
     return StopDecision(Stop.CONTINUE, f"CI half-width ±{math.expm1(hw):.1%} after {n} trials", estimate)
+
+
+Z_95 = 1.959964  # two-sided 95 % normal quantile: the CI half-width is about Z x its standard error
+
+
+def trials_needed(groups: Sequence[Sequence[float]], *, band: float = 0.05, half_width: float = 0.025) -> int:
+    """Trials a side after which the ratio's CI would be expected to decide, from the noise so far.
+
+    On the log scale the CI half-width with n trials a side is about Z * s * sqrt(2 / n) (s the
+    pooled standard deviation of the logs; sqrt(1 / n) with one group). It decides once that is
+    within the half-width target, or the distance of the estimate from the band edge (then the
+    CI lies wholly on one side of it). A large number: the cell is too noisy for its effect.
+    """
+    logs = [np.log(np.asarray(g, dtype=float)) for g in groups]
+    dof = sum(x.size - 1 for x in logs)
+    if dof <= 0:
+        return 0
+    s = math.sqrt(sum(float(((x - x.mean()) ** 2).sum()) for x in logs) / dof)
+    if s == 0:
+        return 0
+    margins = [math.log1p(half_width)]
+    if len(logs) == 2:
+        distance = abs(float(logs[1].mean() - logs[0].mean()))
+        margins.append(abs(distance - math.log1p(band)))
+    margin = max(margins)
+    if margin <= 0:
+        return 1 << 30
+    factor = 2.0 if len(logs) == 2 else 1.0
+    return math.ceil(factor * (Z_95 * s / margin) ** 2)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from iocompare.errors import UserError
-from iocompare.model import Cell, Pattern
+from iocompare.model import Cell, Pattern, SteadyState
 from iocompare.units import format_size
 
 PERCENTILE_LIST = "50:99:99.9"
@@ -23,8 +23,11 @@ _RANDOM_PATTERNS = (Pattern.RAND_READ, Pattern.RAND_WRITE, Pattern.MIXED_RAND)
 Option = tuple[str, str, str]  # (name, value, why)
 
 
-def render_job(cell: Cell, *, filename: str, seed: int) -> str:
-    """Job file for one trial of `cell` against the already laid-out file `filename`."""
+def render_job(cell: Cell, *, filename: str, seed: int, steady_state: SteadyState | None = None) -> str:
+    """Job file for one trial of `cell` against the already laid-out file `filename`.
+
+    With `steady_state`, fio ends the trial when the rule holds and `runtime` is its maximum.
+    """
     _check_cell(cell)
     per_job_bytes = _per_job_bytes(cell)
     pattern = cell.pattern
@@ -36,13 +39,19 @@ def render_job(cell: Cell, *, filename: str, seed: int) -> str:
         ("allow_file_create", "0", "a missing file is an error, never a silent layout inside the run"),
         ("time_based", "1", "run for a fixed time, not until the file is covered once"),
         ("ramp_time", str(cell.ramp_s), "seconds of warm-up excluded from the statistics"),
-        ("runtime", str(cell.runtime_s), "measured seconds"),
+        (
+            "runtime",
+            str(cell.runtime_s),
+            "measured seconds" if steady_state is None else "at most this many measured seconds",
+        ),
         ("randrepeat", "0", "no built-in fixed seed; randseed below is recorded per trial"),
         ("randseed", str(seed), "this trial's seed, stored with the result so it can be replayed"),
         ("group_reporting", "1", "one aggregate result over all jobs"),
         ("lat_percentiles", "1", "report total latency (submission + completion) percentiles"),
         ("percentile_list", PERCENTILE_LIST, "the percentiles iocompare reports"),
     ]
+    if steady_state is not None:
+        general += _steady_state_options(steady_state, cell.ramp_s)
 
     workload: list[Option] = [
         ("rw", pattern.fio_rw, f"access pattern {pattern.value}"),
@@ -101,6 +110,20 @@ def render_layout_job(*, filename: str, size_bytes: int, direct: bool = True) ->
         "; never zero_buffers: zeroes are free to compress and some layers skip them",
     )
     return _render(header, [(LAYOUT_SECTION, options)])
+
+
+def _steady_state_options(rule: SteadyState, ramp_s: int) -> list[Option]:
+    return [
+        (
+            "steadystate",
+            f"bw_slope:{rule.slope_percent:g}%",
+            f"end the trial once bandwidth drifts by less than {rule.slope_percent:g} % of its mean per second",
+        ),
+        ("ss_dur", str(rule.window_s), "seconds of per-second bandwidth the slope is fitted over"),
+        # fio zeroes its byte counters when ramp_time ends; one more second keeps the first
+        # per-second rate it sees from spanning that reset.
+        ("ss_ramp", str(ramp_s + 1), "the rule starts one second after the warm-up"),
+    ]
 
 
 def _render(header: tuple[str, ...], sections: list[tuple[str, list[Option]]]) -> str:

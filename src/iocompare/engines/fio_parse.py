@@ -34,7 +34,7 @@ from fractions import Fraction
 from typing import Any
 
 from iocompare.errors import FioOutputError
-from iocompare.model import Cell, DirectionResult, FioResult, Pattern, Percentiles
+from iocompare.model import Cell, DirectionResult, FioResult, Pattern, Percentiles, SteadyStateOutcome
 
 ALL_CLIENTS_JOBNAME = "All clients"
 REPORTED_PERCENTILES = (50.0, 99.0, 99.9)
@@ -269,9 +269,35 @@ def _build_result(document: Mapping[str, Any], cell: Cell | None) -> ParsedOutpu
         cpu_sys_pct=sum(number(job, "sys_cpu", where) for where, job in entries) / len(entries),
         error=error,
         job_count=len(entries),
+        steady_state=_steady_state([job for _, job in entries]),
     )
     result = dataclasses.replace(result, problems=tuple(_problems(result, expected, cell)))
     return ParsedOutput(result, _overall_source(sources))
+
+
+def _steady_state(jobs: Sequence[Job]) -> SteadyStateOutcome | None:
+    """fio's `steadystate` section (present only when the job set `ss_dur`); one per group."""
+    sections = [job["steadystate"] for job in jobs if isinstance(job.get("steadystate"), Mapping)]
+    if not sections:
+        return None
+    section = sections[0]
+    rule = str(section.get("ss", "?"))
+    # fio prints the limit as "bw_slope:2.000000%"; keep it short.
+    name, _, value = rule.partition(":")
+    limit = f"{name}:{_short_percent(value)}" if value else rule
+    return SteadyStateOutcome(
+        attained=all(int(s.get("attained", 0)) == 1 for s in sections),
+        criterion=_short_percent(str(section.get("criterion", "?"))),
+        limit=limit,
+    )
+
+
+def _short_percent(text: str) -> str:
+    number = text.rstrip("%")
+    try:
+        return f"{float(number):.2g}%" if text.endswith("%") else f"{float(number):.3g}"
+    except ValueError:
+        return text
 
 
 def _overall_source(sources: Sequence[PercentileSource]) -> PercentileSource:
@@ -501,7 +527,10 @@ def _problems(result: FioResult, expected: Mapping[str, bool], cell: Cell | None
             problems.append("fsync probe: fio recorded no fdatasync latency")
         runtimes = [d.runtime_ms for d in directions.values() if d is not None and d.io_bytes > 0]
         asked_ms = cell.runtime_s * 1000
-        if runtimes and max(runtimes) < MIN_RUNTIME_SHARE * asked_ms:
+        # Ended by the steady-state rule: a shorter runtime is the point. Not attained is judged
+        # over a cell's trials by the run-sanity check (the trial's `steady_state` fact).
+        ended_steady = result.steady_state is not None and result.steady_state.attained
+        if runtimes and max(runtimes) < MIN_RUNTIME_SHARE * asked_ms and not ended_steady:
             problems.append(
                 f"runtime {max(runtimes)} ms is shorter than {MIN_RUNTIME_SHARE:.0%} of the asked {asked_ms} ms"
             )

@@ -42,7 +42,12 @@ def decide(
                 continue
             decisions.append(
                 stopping_decision(
-                    base_values, other_values, min_trials=suite.repeat, cap=suite.max_repeat, seed=[len(base_values), 7]
+                    base_values,
+                    other_values,
+                    min_trials=suite.repeat,
+                    cap=suite.max_repeat,
+                    futility=suite.stop_futile,
+                    seed=[len(base_values), 7],
                 )
             )
         pending = [d for d in decisions if d.action is Stop.CONTINUE]

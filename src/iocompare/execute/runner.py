@@ -91,6 +91,8 @@ class Runner:
         self.reserve_bytes = dict(reserve_bytes or {})  # environment -> free bytes to keep
         self.stopped_reason: str | None = None
         self.decisions: dict[str, StopDecision] = {}  # cell key -> last stopping decision
+        rule = plan.suite.steady_state
+        self._steady_state = None if rule is None else rule.rule()
 
     def run(self, run_id: int) -> RunSummary:
         self._run_id = run_id
@@ -191,7 +193,12 @@ class Runner:
             environment.ensure_working_set(
                 cell.working_set_bytes, timeout_s=TIMEOUT_SLACK_S + cell.working_set_bytes / LAYOUT_MIN_BPS
             )
-            job_text = render_job(cell, filename=environment.working_set_path(cell.working_set_bytes), seed=trial.seed)
+            job_text = render_job(
+                cell,
+                filename=environment.working_set_path(cell.working_set_bytes),
+                seed=trial.seed,
+                steady_state=self._steady_state,
+            )
             facts["fio_job"] = job_text
             with environment.instance() as instance:
                 facts.update(instance.prepare())
@@ -232,6 +239,8 @@ class Runner:
         if raw.exit_code != 0 or result.error:
             reason = f"fio exited with {raw.exit_code} (error {result.error}): {raw.stderr.strip()[-500:]}"
             return TrialOutcome(TrialStatus.FAILED, reason, result, raw, facts, samples)
+        if result.steady_state is not None:
+            facts["steady_state"] = result.steady_state.describe()
         return TrialOutcome(TrialStatus.OK, "; ".join(result.problems) or None, result, raw, facts, samples)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.table import Table
 
+from iocompare.spec.design import cost_range, describe_design
 from iocompare.spec.expand import Plan
 from iocompare.store.records import STORED_BYTES_PER_TRIAL
 from iocompare.units import format_duration, format_size
@@ -58,13 +59,25 @@ def print_plan(plan: Plan, out: Console, *, target: str, db: str) -> None:
         f"x {suite.repeat} repetition(s) = {len(plan.trials)} trials",
         markup=False,
     )
+    maximum = "at most " if suite.steady_state is not None else ""
     out.print(
-        f"each trial: ramp {suite.ramp_s} s + runtime {suite.runtime_s} s, {suite.ioengine.value}, "
+        f"each trial: ramp {suite.ramp_s} s + runtime {maximum}{suite.runtime_s} s, {suite.ioengine.value}, "
         f"direct={int(suite.direct)}; working set {format_size(suite.working_set.size)}",
         markup=False,
     )
+    out.print(describe_design(suite), markup=False)
+    cost = cost_range(plan)
+    layout_s = est.duration_s - plan.fio_seconds - OVERHEAD_PER_TRIAL_S * len(plan.trials)
+    wall_min = cost.fio_s_min + OVERHEAD_PER_TRIAL_S * cost.trials_min + layout_s
+    wall_max = cost.fio_s_max + OVERHEAD_PER_TRIAL_S * cost.trials_max + layout_s
     out.print(
-        f"estimated duration: {format_duration(est.duration_s)} (fio alone: {format_duration(plan.fio_seconds)})",
+        f"expected cost: {cost.trials_min}-{cost.trials_max} trials, fio {format_duration(cost.fio_s_min)} to "
+        f"{format_duration(cost.fio_s_max)}; wall about {format_duration(wall_min)} to {format_duration(wall_max)}",
+        markup=False,
+    )
+    out.print(
+        f"estimated duration of the planned rounds: {format_duration(est.duration_s)} "
+        f"(fio alone: {format_duration(plan.fio_seconds)})",
         markup=False,
     )
     out.print(

@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from iocompare.model import Pattern
+from iocompare.model import Pattern, SteadyState
 from iocompare.units import format_size, parse_size
 
 MIN_BLOCK_BYTES = 512
@@ -184,6 +184,21 @@ class WorkingSet(BaseModel):
     )
 
 
+class SteadyStateRule(BaseModel):
+    """End each trial once its bandwidth is steady (fio's `bw_slope` rule); `runtime_s` is then
+    the maximum. Chosen from measurements on this project's machines (docs/methodology.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window_s: int = Field(default=3, ge=2, le=600, description="Seconds of per-second bandwidth fitted (fio ss_dur).")
+    slope_percent: float = Field(
+        default=2.0, gt=0, le=100, description="Steady when the fitted slope is below this % of the mean per second."
+    )
+
+    def rule(self) -> SteadyState:
+        return SteadyState(self.window_s, self.slope_percent)
+
+
 class Suite(BaseModel):
     """A suite file (TOML). Every field but `name` and `workloads` has a default."""
 
@@ -202,10 +217,18 @@ class Suite(BaseModel):
         le=100,
         description="Adaptive cap: cells whose comparison is not yet decided get more rounds, up to this many trials.",
     )
+    stop_futile: bool = Field(
+        default=True,
+        description="After the first `repeat` trials, stop a cell whose noise would need more than max_repeat "
+        "trials to decide (it stays inconclusive) instead of running it to the cap.",
+    )
     references: bool = Field(
         default=True,
         description="In comparisons with non-host environments, also run the host and the reference cells "
         "(QD1 4 KiB random read, fdatasync probe) that the artifact checks compare against.",
+    )
+    steady_state: SteadyStateRule | None = Field(
+        default=None, description="End trials early once steady; runtime_s is then the maximum (absent: fixed length)."
     )
     ioengine: IoEngine = Field(default=IoEngine.LIBAIO, strict=False)
     direct: bool = Field(default=True, description="O_DIRECT; never silently turned off.")
@@ -229,6 +252,10 @@ class Suite(BaseModel):
             raise ValueError(f"environments list has duplicates: {self.environments}")
         if self.max_repeat < self.repeat:
             raise ValueError(f"max_repeat {self.max_repeat} is below repeat {self.repeat}")
+        if self.steady_state is not None and self.steady_state.window_s >= self.runtime_s:
+            raise ValueError(
+                f"steady_state.window_s {self.steady_state.window_s} must be shorter than runtime_s {self.runtime_s}"
+            )
         return self
 
     def block_sizes_of(self, workload: Workload) -> list[int]:

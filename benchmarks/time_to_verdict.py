@@ -1,0 +1,236 @@
+"""Time to a trustworthy verdict: today's fixed design against the new default on the same
+cells, with planted effects whose true ratio is known and A/A twins that must stay quiet.
+
+Cells: 3 patterns (rand-read, seq-write, mixed-rand 70/30) x 3 block sizes (4 KiB, 64 KiB,
+1 MiB). Two comparisons per design and cell group, run alternately (fixed, new, fixed, new...):
+
+- planted: three Podman containers throttled by the engine (`benchmarks/_throttled.py`) below
+  what the device gives every cell: `base`, its A/A `twin` (same limits) and `planted` (every
+  limit x `--planted`, default 0.80). The true ratio planted/base is the planted factor; twin/base
+  is 1.
+- host A/A (`--host-aa`): host against host:twin, unthrottled, with the device's real noise.
+
+Per design it prints fio-seconds (the sum of each trial's ramp + measured runtime as fio
+reports it, so trials ended early by the steady-state rule count what they ran), wall seconds of
+the `iocompare run` commands, false verdicts (faster/slower on an A/A pair), and planted effects
+found (verdict "slower", and the CI covers the planted ratio). Results are appended to
+`--results FILE` (JSON lines), so a long comparison can be run in several short locked blocks
+(`--patterns`) and summed with `--summary`.
+
+    flock /tmp/iocompare-io.lock .venv/bin/python benchmarks/time_to_verdict.py --patterns rand-read \\
+        --results /tmp/ttv.jsonl [--fixed 5:30 --new 2:10] [--host-aa]
+    .venv/bin/python benchmarks/time_to_verdict.py --summary /tmp/ttv.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from iocompare.analysis.compare import Comparison, Verdict, compare_run
+from iocompare.analysis.runchecks import check_run, suspect_labels
+from iocompare.store import Store
+
+HERE = Path(__file__).resolve().parent
+PATTERNS = {"rand-read": ("rand-read", None), "seq-write": ("seq-write", None), "mixed-rand-70": ("mixed-rand", 70)}
+BLOCKS = ("4k", "64k", "1m")
+# Far below what this disk gives any benchmark cell (4 KiB QD32 >> 2,000 IO/s, 64 KiB and 1 MiB
+# >> 80 MiB/s), so the throttle sets the rate; the planted container gets every limit x factor.
+BASE_BPS = 80 << 20
+BASE_IOPS = 2000
+
+
+@dataclass(frozen=True)
+class Design:
+    name: str
+    ramp_s: int
+    runtime_s: int  # the maximum when steady_state is set
+    repeat: int
+    max_repeat: int
+    stop_futile: bool
+    steady_window_s: int | None  # None: fixed-length trials
+
+    def toml(self) -> str:
+        lines = [
+            f"runtime_s = {self.runtime_s}",
+            f"ramp_s = {self.ramp_s}",
+            f"repeat = {self.repeat}",
+            f"max_repeat = {self.max_repeat}",
+            f"stop_futile = {'true' if self.stop_futile else 'false'}",
+            "references = false",
+        ]
+        if self.steady_window_s is not None:
+            lines += ["[steady_state]", f"window_s = {self.steady_window_s}"]
+        return "\n".join(lines) + "\n"
+
+
+def suite_text(design: Design, environments: list[str], patterns: list[str]) -> str:
+    head = f'name = "ttv-{design.name}"\nenvironments = {json.dumps(environments)}\n'
+    head += f"block_sizes = {json.dumps(list(BLOCKS))}\n"
+    body = design.toml().split("[steady_state]")
+    text = head + body[0] + "[working_set]\nsize = \"512m\"\nmin_size = \"256m\"\n"
+    for name in patterns:
+        pattern, read = PATTERNS[name]
+        text += f'[[workloads]]\nname = "{name}"\npattern = "{pattern}"\n'
+        if read is not None:
+            text += f"read_percent = {read}\n"
+    if len(body) > 1:
+        text += "[steady_state]" + body[1]
+    return text
+
+
+def run_design(design: Design, environments: list[str], patterns: list[str], work: Path, target: Path) -> dict:
+    suite = work / f"{design.name}.toml"
+    suite.write_text(suite_text(design, environments, patterns))
+    db = work / f"{design.name}-{environments[0].replace(':', '-')}.db"
+    argv = [sys.executable, str(HERE / "_throttled.py"), "run", "--suite", str(suite), "--target", str(target)]
+    started = time.monotonic()
+    done = subprocess.run([*argv, "--db", str(db)], capture_output=True, text=True, timeout=7200, check=False)
+    wall_s = time.monotonic() - started
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    with Store.open(db) as store:
+        run_id = store.resolve_run("latest")
+        run, samples = store.load_run(run_id), store.run_samples(run_id)
+    fio_s = 0.0
+    steady = {"attained": 0, "not attained": 0}
+    for stored in run.trials:
+        cell = stored.trial.cell
+        result = stored.result
+        ran_ms = max((d.runtime_ms for d in (result.read, result.write) if d is not None), default=0) if result else 0
+        fio_s += cell.ramp_s + (ran_ms / 1000 if result else cell.runtime_s)
+        fact = stored.facts.get("steady_state", "")
+        if fact:
+            steady["attained" if fact.startswith("attained") else "not attained"] += 1
+    comparisons = compare_run(run, baseline=environments[0], suspects=suspect_labels(check_run(run, samples)))
+    return {
+        "design": design.name,
+        "environments": environments,
+        "patterns": patterns,
+        "trials": len(run.trials),
+        "fio_s": fio_s,
+        "wall_s": wall_s,
+        "steady": steady,
+        "comparisons": [_row(c) for c in comparisons],
+    }
+
+
+def _row(c: Comparison) -> dict:
+    ci = c.estimate.ci if c.estimate is not None else None
+    return {
+        "key": c.key,
+        "candidate": c.candidate,
+        "verdict": c.verdict.value,
+        "ratio": None if c.estimate is None else c.estimate.ratio,
+        "ci": None if ci is None else [ci.low, ci.high],
+        "n": None if c.estimate is None else [c.estimate.n_a, c.estimate.n_b],
+        "text": c.describe(),
+    }
+
+
+def judge(rows: list[dict], planted: float) -> dict:
+    """False verdicts on A/A pairs; planted effects found with the right sign and covered."""
+    false_verdicts = found = planted_cells = aa_cells = 0
+    for record in rows:
+        for c in record["comparisons"]:
+            is_planted = c["candidate"].endswith(":planted")
+            called = c["verdict"] in (Verdict.FASTER.value, Verdict.SLOWER.value)
+            if is_planted:
+                planted_cells += 1
+                covered = c["ci"] is not None and c["ci"][0] <= planted <= c["ci"][1]
+                found += c["verdict"] == Verdict.SLOWER.value and covered
+            else:
+                aa_cells += 1
+                false_verdicts += called
+    return {"false": false_verdicts, "aa": aa_cells, "found": found, "planted": planted_cells}
+
+
+def summary(path: Path, planted: float) -> None:
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    by_design: dict[str, list[dict]] = defaultdict(list)
+    for record in records:
+        by_design[record["design"]].append(record)
+    print(f"time to verdict: {len(records)} runs from {path}; planted ratio {planted:g}")
+    totals = {}
+    for name, rows in by_design.items():
+        verdicts = judge(rows, planted)
+        fio_s, wall_s = sum(r["fio_s"] for r in rows), sum(r["wall_s"] for r in rows)
+        trials = sum(r["trials"] for r in rows)
+        steady = {k: sum(r["steady"][k] for r in rows) for k in ("attained", "not attained")}
+        totals[name] = fio_s
+        print(
+            f"  {name:<6} fio-seconds {fio_s:8.0f}  wall {wall_s:8.0f} s  trials {trials:4d}  "
+            f"false verdicts {verdicts['false']} of {verdicts['aa']} A/A cells  "
+            f"planted found {verdicts['found']} of {verdicts['planted']}"
+            + (f"  steady state attained in {steady['attained']} of {sum(steady.values())} trials" if any(steady.values()) else "")
+        )
+    if "fixed" in totals and "new" in totals and totals["fixed"]:
+        ratio = totals["new"] / totals["fixed"]
+        print(f"  new / fixed fio-seconds: {ratio:.2f} (target <= 0.33: {'met' if ratio <= 1 / 3 else 'NOT met'})")
+    for name, rows in by_design.items():
+        for record in rows:
+            for c in record["comparisons"]:
+                print(f"    {name:<6} {c['candidate']:<14} {c['key']:<18} n={c['n']} {c['text']}")
+
+
+def parse_design(name: str, text: str, *, futile: bool, steady: int | None, max_repeat: int) -> Design:
+    ramp, _, runtime = text.partition(":")
+    return Design(name, int(ramp), int(runtime), 5, max_repeat, futile, steady)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patterns", nargs="+", default=list(PATTERNS), choices=list(PATTERNS))
+    parser.add_argument("--fixed", default="5:30", help="today's design: ramp:runtime seconds (default 5:30)")
+    parser.add_argument("--new", default="2:10", help="the new default: ramp:maximum runtime (default 2:10)")
+    parser.add_argument("--window", type=int, default=3, help="the new design's steady-state window, seconds")
+    parser.add_argument("--max-repeat", type=int, default=20, help="both designs' adaptive cap (default 20)")
+    parser.add_argument("--planted", type=float, default=0.80)
+    parser.add_argument("--host-aa", action="store_true", help="also host vs host:twin, unthrottled")
+    parser.add_argument("--no-planted", action="store_true", help="skip the throttled containers")
+    parser.add_argument("--target", type=Path, default=Path("/var/tmp"))
+    parser.add_argument("--results", type=Path, help="append each run's figures here (JSON lines)")
+    parser.add_argument("--summary", type=Path, help="print the totals of a results file and exit")
+    args = parser.parse_args()
+    if args.summary:
+        summary(args.summary, args.planted)
+        return
+    planted_bps, planted_iops = int(BASE_BPS * args.planted), int(BASE_IOPS * args.planted)
+    os.environ["IOCOMPARE_PLIM"] = (
+        f"base={BASE_BPS}:{BASE_IOPS},twin={BASE_BPS}:{BASE_IOPS},planted={planted_bps}:{planted_iops}"
+    )
+    designs = [
+        parse_design("fixed", args.fixed, futile=False, steady=None, max_repeat=args.max_repeat),
+        parse_design("new", args.new, futile=True, steady=args.window, max_repeat=args.max_repeat),
+    ]
+    groups = [] if args.no_planted else [["plim:base", "plim:twin", "plim:planted"]]
+    groups += [["host", "host:twin"]] if args.host_aa else []
+    results = args.results or Path(tempfile.mkdtemp(prefix="iocompare-ttv-")) / "results.jsonl"
+    work = Path(tempfile.mkdtemp(prefix="iocompare-ttv-"))
+    try:
+        for environments in groups:
+            for design in designs:  # alternated: fixed then new on the same cells, per group
+                record = run_design(design, environments, args.patterns, work, args.target)
+                with results.open("a") as out:
+                    out.write(json.dumps(record) + "\n")
+                print(
+                    f"{design.name:<6} {' '.join(environments):<32} trials {record['trials']:4d}  "
+                    f"fio {record['fio_s']:6.0f} s  wall {record['wall_s']:6.0f} s",
+                    flush=True,
+                )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    summary(results, args.planted)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""The experimental design of a suite in words, and what it can cost: the dry run and the report
+state both, so nobody starts a run without knowing its range."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from iocompare.spec.expand import Plan
+from iocompare.spec.models import Suite
+
+
+@dataclass(frozen=True)
+class CostRange:
+    """Fio-seconds (ramp + measured runtime over all trials) from best to worst case."""
+
+    trials_min: int  # the planned rounds only: every cell decided after them
+    trials_max: int  # every cell runs to max_repeat
+    fio_s_min: int  # trials_min, each ended at the earliest steady state
+    fio_s_max: int  # trials_max, each at its maximum runtime
+
+
+def trial_seconds(suite: Suite) -> tuple[int, int]:
+    """Shortest and longest trial (ramp + measured seconds) the suite allows.
+
+    With the steady-state rule fio starts its per-second rates one second after the ramp and
+    needs `window_s` of them, so a trial measures at least window + 2 s (never above runtime).
+    """
+    longest = suite.ramp_s + suite.runtime_s
+    if suite.steady_state is None:
+        return longest, longest
+    return suite.ramp_s + min(suite.runtime_s, suite.steady_state.window_s + 2), longest
+
+
+def cost_range(plan: Plan) -> CostRange:
+    shortest, longest = trial_seconds(plan.suite)
+    planned = len(plan.trials)
+    per_round = len(plan.cells) * len(plan.environments)
+    most = max(planned, per_round * plan.suite.max_repeat)
+    return CostRange(planned, most, planned * shortest, most * longest)
+
+
+def describe_design(suite: Suite) -> str:
+    """One line: trial length, repetitions and the stopping rule."""
+    if suite.steady_state is None:
+        length = f"fixed trials of ramp {suite.ramp_s} s + runtime {suite.runtime_s} s"
+    else:
+        rule = suite.steady_state
+        length = (
+            f"trials of ramp {suite.ramp_s} s + at most {suite.runtime_s} s, ended once steady "
+            f"(bandwidth slope under {rule.slope_percent:g} %/s over {rule.window_s} s)"
+        )
+    if suite.max_repeat <= suite.repeat:
+        repeats = f"{suite.repeat} trials per environment and cell, no adaptive rounds"
+    else:
+        futility = ", undecidable cells stopped after the pilot" if suite.stop_futile else ""
+        repeats = (
+            f"{suite.repeat} trials per environment and cell, then rounds while the CI is undecided "
+            f"up to {suite.max_repeat}{futility}"
+        )
+    return f"design: {length}; {repeats}"

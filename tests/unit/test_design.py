@@ -1,0 +1,46 @@
+"""The design line and cost range that the dry run prints, from the suite alone."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from iocompare.spec.design import cost_range, describe_design, trial_seconds
+from iocompare.spec.expand import expand
+from iocompare.spec.models import Suite
+
+
+def suite(**fields: object) -> Suite:
+    base: dict[str, object] = {
+        "name": "s",
+        "workloads": [{"name": "rr", "pattern": "rand-read"}],
+        "block_sizes": ["4k", "64k"],
+        "environments": ["host", "host:twin"],
+    }
+    return Suite.model_validate({**base, **fields})
+
+
+def test_fixed_trials_cost_the_planned_rounds_to_the_cap_at_full_length() -> None:
+    s = suite(ramp_s=5, runtime_s=30, repeat=5, max_repeat=20)
+    cost = cost_range(expand(s, run_seed=1))
+    assert trial_seconds(s) == (35, 35)
+    assert (cost.trials_min, cost.trials_max) == (2 * 2 * 5, 2 * 2 * 20)
+    assert (cost.fio_s_min, cost.fio_s_max) == (20 * 35, 80 * 35)
+    assert describe_design(s).startswith("design: fixed trials of ramp 5 s + runtime 30 s; 5 trials")
+
+
+def test_steady_state_trials_can_end_after_the_window_and_the_quick_design_has_no_rounds() -> None:
+    s = suite(ramp_s=2, runtime_s=10, repeat=5, max_repeat=5, steady_state={"window_s": 3})
+    cost = cost_range(expand(s, run_seed=1))
+    assert trial_seconds(s) == (2 + 5, 12)
+    assert (cost.trials_min, cost.trials_max, cost.fio_s_min, cost.fio_s_max) == (20, 20, 20 * 7, 20 * 12)
+    text = describe_design(s)
+    assert "at most 10 s, ended once steady (bandwidth slope under 2 %/s over 3 s)" in text
+    assert "no adaptive rounds" in text
+
+
+def test_a_steady_state_window_must_fit_in_the_runtime() -> None:
+    with pytest.raises(ValidationError, match="window_s 5 must be shorter than runtime_s 5"):
+        suite(runtime_s=5, steady_state={"window_s": 5})
+    with pytest.raises(ValidationError):
+        suite(steady_state={"window_s": 3, "slope_percent": 0})
