@@ -77,7 +77,7 @@ def suite_text(design: Design, environments: list[str], patterns: list[str]) -> 
     head = f'name = "ttv-{design.name}"\nenvironments = {json.dumps(environments)}\n'
     head += f"block_sizes = {json.dumps(list(BLOCKS))}\n"
     body = design.toml().split("[steady_state]")
-    text = head + body[0] + "[working_set]\nsize = \"512m\"\nmin_size = \"256m\"\n"
+    text = head + body[0] + '[working_set]\nsize = "512m"\nmin_size = "256m"\n'
     for name in patterns:
         pattern, read = PATTERNS[name]
         text += f'[[workloads]]\nname = "{name}"\npattern = "{pattern}"\n'
@@ -167,11 +167,12 @@ def summary(path: Path, planted: float) -> None:
         trials = sum(r["trials"] for r in rows)
         steady = {k: sum(r["steady"][k] for r in rows) for k in ("attained", "not attained")}
         totals[name] = fio_s
+        checked = sum(steady.values())
+        steady_text = f"  steady state attained in {steady['attained']} of {checked} trials" if checked else ""
         print(
             f"  {name:<6} fio-seconds {fio_s:8.0f}  wall {wall_s:8.0f} s  trials {trials:4d}  "
             f"false verdicts {verdicts['false']} of {verdicts['aa']} A/A cells  "
-            f"planted found {verdicts['found']} of {verdicts['planted']}"
-            + (f"  steady state attained in {steady['attained']} of {sum(steady.values())} trials" if any(steady.values()) else "")
+            f"planted found {verdicts['found']} of {verdicts['planted']}" + steady_text
         )
     if "fixed" in totals and "new" in totals and totals["fixed"]:
         ratio = totals["new"] / totals["fixed"]

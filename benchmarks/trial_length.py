@@ -75,9 +75,7 @@ def run_trial(fio: str, cell: Cell, filename: Path, seed: int, work: Path) -> np
     trial_dir = Path(tempfile.mkdtemp(dir=work))
     (trial_dir / "job.fio").write_text(job)
     drop_host_caches()
-    subprocess.run(
-        [fio, "--output=/dev/null", "job.fio"], cwd=trial_dir, check=True, timeout=cell.seconds * 3 + 120
-    )
+    subprocess.run([fio, "--output=/dev/null", "job.fio"], cwd=trial_dir, check=True, timeout=cell.seconds * 3 + 120)
     series = per_second_bw(trial_dir)
     shutil.rmtree(trial_dir, ignore_errors=True)
     return series
