@@ -346,3 +346,24 @@ def test_faster_than_host_needs_more_than_noise_and_skips_host_twins():
     assert check_faster_than_host(noisy, refs, Thresholds()).status is CheckStatus.PASSED
     assert check_faster_than_host(clear, refs, Thresholds()).status is CheckStatus.FIRED
     assert check_faster_than_host(twin, refs, Thresholds()).status is CheckStatus.NOT_APPLICABLE
+
+
+def test_run_sanity_fires_when_most_trials_never_reached_steady_state():
+    attained = "attained (bw_slope:2%; slope 0.4% per second)"
+    missed = "not attained within the maximum runtime (bw_slope:2%; last slope 7.5% per second)"
+    result = result_for(READ_CELL, 1000 * MiB)
+
+    def cell_with(states):
+        trials = tuple(
+            TrialEvidence(i, TrialStatus.OK, None, result, steady_state=state) for i, state in enumerate(states)
+        )
+        return CellEvidence(READ_CELL, "env", "host", dict(DISK_FACTS), trials)
+
+    mostly_steady = by_id(check_cell(cell_with([attained] * 3 + [missed] * 2), CLEAN_REFS))[CheckId.RUN_SANITY]
+    assert mostly_steady.status is CheckStatus.PASSED
+    assert "steady state attained in 3 of 5" in mostly_steady.explanation
+    drifting = by_id(check_cell(cell_with([attained] * 2 + [missed] * 3), CLEAN_REFS))[CheckId.RUN_SANITY]
+    assert drifting.fired and drifting.evidence == {"trials_with_problems": 3, "trials": 5}
+    assert "steady state not attained within the maximum runtime in 3 of 5 trials" in drifting.explanation
+    fixed_length = by_id(check_cell(cell_with([None] * 5), CLEAN_REFS))[CheckId.RUN_SANITY]
+    assert fixed_length.status is CheckStatus.PASSED and "steady" not in fixed_length.explanation

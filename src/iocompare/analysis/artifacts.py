@@ -61,6 +61,7 @@ class TrialEvidence:
     fio_exit_code: int | None = None  # None: not known (imported output)
     device_read_requests: int | None = None  # fio's own disk_util (imports): requests incl. merges
     device_write_requests: int | None = None
+    steady_state: str | None = None  # the trial's `steady_state` fact; None when not asked for
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,9 @@ class Thresholds:
     write_share: float = 0.9  # device write bytes / fio write bytes (writes end with end_fsync)
     flush_share: float = 0.5  # fdatasync p50 below half the host's: flushes not honoured
     min_ios: int = 100  # fewer IOs than this cannot carry a p99
+    # Steady state not attained within the maximum runtime in more than this share of a cell's
+    # trials: the cell drifts. A single noisy trial that ran to its maximum is not a finding.
+    unsteady_share: float = 0.5
 
 
 def read_clat_p50(r: FioResult) -> float | None:
@@ -384,7 +388,7 @@ def check_run_sanity(ev: CellEvidence, th: Thresholds) -> CheckResult:
     if not ran:
         return _not_evaluated(c, "no trial ran")
     problems: list[str] = []
-    bad = 0
+    bad: set[int] = set()
     for t in ran:
         found = []
         if t.status is TrialStatus.FAILED:
@@ -396,15 +400,23 @@ def check_run_sanity(ev: CellEvidence, th: Thresholds) -> CheckResult:
             ios = sum(d.total_ios for d in (t.result.read, t.result.write) if d is not None)
             if t.status is TrialStatus.OK and ios < th.min_ios:
                 found.append(f"only {ios} IOs completed (fewer than {th.min_ios})")
-        bad += bool(found)
+        if found:
+            bad.add(t.trial_id)
         problems += [p for p in found if p not in problems]
+    asked = [t for t in ran if t.status is TrialStatus.OK and t.steady_state is not None]
+    unsteady = [t for t in asked if not (t.steady_state or "").startswith("attained")]
+    if asked and len(unsteady) > th.unsteady_share * len(asked):
+        bad.update(t.trial_id for t in unsteady)
+        problems.insert(
+            0, f"steady state not attained within the maximum runtime in {len(unsteady)} of {len(asked)} trials"
+        )
     if bad:
         return _result(
             c,
             CheckStatus.FIRED,
             "run problems",
-            f"{bad} of {len(ran)} trials had problems: " + "; ".join(problems[:3]),
-            trials_with_problems=bad,
+            f"{len(bad)} of {len(ran)} trials had problems: " + "; ".join(problems[:3]),
+            trials_with_problems=len(bad),
             trials=len(ran),
         )
     unknown = sum(t.fio_exit_code is None for t in ran)
@@ -418,7 +430,8 @@ def check_run_sanity(ev: CellEvidence, th: Thresholds) -> CheckResult:
         c,
         CheckStatus.PASSED,
         "runs clean",
-        f"{len(ran)} trials without fio errors, short or dropped IOs",
+        f"{len(ran)} trials without fio errors, short or dropped IOs"
+        + (f"; steady state attained in {len(asked) - len(unsteady)} of {len(asked)}" if asked else ""),
         trials=len(ran),
     )
 

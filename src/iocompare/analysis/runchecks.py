@@ -52,6 +52,7 @@ def evidence_from_run(run: StoredRun, samples: Mapping[int, Sequence[Sample]]) -
                     fio_exit_code=st.fio_exit_code,
                     device_read_requests=fk.DISK_READ_REQUESTS.get(st.facts),
                     device_write_requests=fk.DISK_WRITE_REQUESTS.get(st.facts),
+                    steady_state=fk.STEADY_STATE.get(st.facts),
                 )
             )
         out[(key, env)] = CellEvidence(trials[0].trial.cell, env, kind, facts, tuple(evidence))

@@ -133,6 +133,7 @@ JOB_FSYNC = text("job_fsync", "fsync in the job")
 JOB_FDATASYNC = text("job_fdatasync", "fdatasync in the job")
 JOB_SYNC = text("job_sync", "sync in the job")
 JOB_OPTIONS = text("job_options", "job options echoed by fio")
+STEADY_STATE = text("steady_state", "steady state (fio's bw_slope rule)")  # per trial, when the suite asks
 PERCENTILE_SOURCE = text("percentile_source", "latency percentiles from")
 DISK_UTIL_DEVICE = text("disk_util_device", "device in fio's disk_util")
 DISK_READ_REQUESTS = count("disk_read_requests", "device read requests (fio's disk_util)")
