@@ -304,3 +304,25 @@ def test_percentile_properties(bins: dict[int, int], q: float) -> None:
     assert percentile_from_bins(bins, q) in {float(v) for v in occupied}
     if sum(bins.values()) <= 2000:
         assert percentile_from_bins(bins, q) == brute_force_percentile(bins, q)
+
+
+def test_a_trial_ended_at_steady_state_is_not_short_and_says_so() -> None:
+    # randread_steady_attained.fio: runtime 20 s at most, bw_slope:50% over 2 s: fio stops early.
+    result = parse_fio_output(text_of("randread_steady_attained.json"), cell=make_cell(Pattern.RAND_READ, runtime_s=20))
+    assert result.steady_state is not None and result.steady_state.attained
+    assert result.steady_state.limit == "bw_slope:50%"
+    assert result.read is not None and result.read.runtime_ms < 20_000 * 0.95
+    assert result.problems == ()
+    assert result.steady_state.describe().startswith("attained (bw_slope:50%; slope ")
+
+
+def test_steady_state_not_attained_runs_to_the_maximum() -> None:
+    # randread_steady_not_attained.fio: bw_slope:0.001% cannot hold; fio runs its full 5 s.
+    result = parse_fio_output(text_of("randread_steady_not_attained.json"), cell=make_cell(Pattern.RAND_READ, runtime_s=5))
+    assert result.steady_state is not None and not result.steady_state.attained
+    assert result.problems == ()  # judged over the cell's trials by run-sanity, not per trial
+    assert result.steady_state.describe().startswith("not attained within the maximum runtime (bw_slope:0.001%")
+
+
+def test_jobs_without_the_rule_have_no_steady_state_outcome() -> None:
+    assert parse_fio_output(text_of("randread_qd32_4k.json")).steady_state is None
