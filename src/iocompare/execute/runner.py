@@ -22,6 +22,7 @@ from iocompare.model import FioResult, FioRun, Sample, Trial, TrialStatus
 from iocompare.monitor import Monitor
 from iocompare.spec.expand import Plan
 from iocompare.store import Store
+from iocompare.store.records import StoredTrial
 from iocompare.units import format_size
 
 # fio gets ramp + runtime plus generous slack (end_fsync on a slow device, a loaded machine)
@@ -93,6 +94,9 @@ class Runner:
         self.decisions: dict[str, StopDecision] = {}  # cell key -> last stopping decision
         rule = plan.suite.steady_state
         self._steady_state = None if rule is None else rule.rule()
+        # What the stopping rule reads, kept in memory: re-reading the whole run from SQLite
+        # after every round grows with the run. A resumed run starts from what is stored.
+        self._finished: list[StoredTrial] = []
 
     def run(self, run_id: int) -> RunSummary:
         self._run_id = run_id
@@ -106,6 +110,8 @@ class Runner:
                         continue
                     stack.enter_context(environment)
                     self.store.update_environment_facts(run_id, name, dict(environment.facts()))
+                if self.done_trials:
+                    self._finished = list(self.store.load_run(run_id).trials)
                 trials: list[Trial] = [t for t in self.plan.trials if t.index not in self.done_trials]
                 while trials and not self.stopped_reason:
                     for trial in trials:
@@ -134,7 +140,7 @@ class Runner:
         active = [e for e in self.plan.environments if e not in self.refused]
         if not active:
             return []  # every environment refused: no round can measure anything
-        stored = self.store.load_run(self._run_id).trials
+        stored = self._finished
         decisions = decide(suite, self.plan.cells, active, metric_values(stored))
         self.decisions = {d.cell.key: d.decision for d in decisions}
         pending = [d.cell for d in decisions if d.decision.action is Stop.CONTINUE]
@@ -153,18 +159,25 @@ class Runner:
         self.observer.trial_started(trial)
         started_at = time.time()
         outcome = self._measure(trial, environment)
+        ended_at = time.time()
         self.store.record_trial(
             self._run_id,
             trial,
             status=outcome.status,
             reason=outcome.reason,
             started_at=started_at,
-            ended_at=time.time(),
+            ended_at=ended_at,
             result=outcome.result,
             raw=outcome.raw,
             facts=outcome.facts,
             samples=outcome.samples,
             console=outcome.console,
+        )
+        wall_s = outcome.raw.wall_s if outcome.raw is not None else None
+        self._finished.append(
+            StoredTrial(
+                -1, trial, outcome.status, outcome.reason, started_at, ended_at, wall_s, outcome.facts, outcome.result
+            )
         )
         self.observer.trial_finished(trial, outcome.status, outcome.reason, outcome.result)
         return outcome
