@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 from _common import iocompare
-
 from iocompare.store import Store
 
 TARGET = 1.03
