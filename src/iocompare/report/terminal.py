@@ -13,6 +13,8 @@ from iocompare.report import analysis_text as text
 from iocompare.report.analysis_view import AnalysisView
 from iocompare.report.build import Report
 from iocompare.report.rows import COLUMNS, UNITS_NOTE, rows
+from iocompare.spec.design import stored_design
+from iocompare.units import format_duration
 
 
 def _table(columns: Sequence[str], body: list[tuple[str, ...]], title: str, right: Sequence[int] = ()) -> Table:
@@ -80,11 +82,24 @@ def render_analysis(view: AnalysisView, out: Console, scope: str) -> None:
             _line(out, "  " + line)
 
 
+def fio_seconds(report: Report) -> float:
+    """Ramp plus the runtime fio ran (steady-state trials end early), summed over the run's trials."""
+    total = 0.0
+    for stored in report.run.trials:
+        result, cell = stored.result, stored.trial.cell
+        ran = [d.runtime_ms for d in (result.read, result.write) if d is not None] if result else []
+        total += cell.ramp_s + (max(ran) / 1000 if ran else cell.runtime_s)
+    return total
+
+
 def render_terminal(report: Report, out: Console) -> None:
     info = report.run.info
     view = report.analysis
     scope = f"against {view.baseline}" if view.baseline else ""
     _line(out, f"run {info.id} ({info.name}): suite {info.suite_name}, {info.status.value}", "bold")
+    design = stored_design(report.run.suite_json)
+    if design is not None:
+        _line(out, f"{design}; {len(report.run.trials)} trials, fio {format_duration(fio_seconds(report))}", "dim")
     if view.baseline is None and report.environments:
         _line(
             out,

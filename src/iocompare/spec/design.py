@@ -58,3 +58,12 @@ def describe_design(suite: Suite) -> str:
             f"up to {suite.max_repeat}{futility}"
         )
     return f"design: {length}; {repeats}"
+
+
+def stored_design(suite_json: str) -> str | None:
+    """The design line of a stored run's suite; None for a run without one (an import)."""
+    try:
+        suite = Suite.model_validate_json(suite_json)
+    except ValueError:
+        return None
+    return describe_design(suite)
