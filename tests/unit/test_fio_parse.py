@@ -318,7 +318,9 @@ def test_a_trial_ended_at_steady_state_is_not_short_and_says_so() -> None:
 
 def test_steady_state_not_attained_runs_to_the_maximum() -> None:
     # randread_steady_not_attained.fio: bw_slope:0.001% cannot hold; fio runs its full 5 s.
-    result = parse_fio_output(text_of("randread_steady_not_attained.json"), cell=make_cell(Pattern.RAND_READ, runtime_s=5))
+    result = parse_fio_output(
+        text_of("randread_steady_not_attained.json"), cell=make_cell(Pattern.RAND_READ, runtime_s=5)
+    )
     assert result.steady_state is not None and not result.steady_state.attained
     assert result.problems == ()  # judged over the cell's trials by run-sanity, not per trial
     assert result.steady_state.describe().startswith("not attained within the maximum runtime (bw_slope:0.001%")
