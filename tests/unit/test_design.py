@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from iocompare.spec.design import cost_range, describe_design, trial_seconds
+from iocompare.spec.design import cost_range, describe_design, stored_design, trial_seconds
 from iocompare.spec.expand import expand
 from iocompare.spec.models import Suite
 
@@ -44,3 +44,9 @@ def test_a_steady_state_window_must_fit_in_the_runtime() -> None:
         suite(runtime_s=5, steady_state={"window_s": 5})
     with pytest.raises(ValidationError):
         suite(steady_state={"window_s": 3, "slope_percent": 0})
+
+
+def test_a_stored_runs_design_is_read_back_and_an_import_has_none() -> None:
+    s = suite(ramp_s=2, runtime_s=10, steady_state={"window_s": 3})
+    assert stored_design(s.model_dump_json()) == describe_design(s)
+    assert stored_design("{}") is None
