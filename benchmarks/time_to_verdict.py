@@ -198,6 +198,9 @@ def main() -> None:
     parser.add_argument("--planted", type=float, default=0.80)
     parser.add_argument("--host-aa", action="store_true", help="also host vs host:twin, unthrottled")
     parser.add_argument("--no-planted", action="store_true", help="skip the throttled containers")
+    parser.add_argument(
+        "--designs", nargs="+", default=["fixed", "new"], choices=["fixed", "new"], help="run only these (resume a pair)"
+    )
     parser.add_argument("--target", type=Path, default=Path("/var/tmp"))
     parser.add_argument("--results", type=Path, help="append each run's figures here (JSON lines)")
     parser.add_argument("--summary", type=Path, help="print the totals of a results file and exit")
@@ -213,6 +216,7 @@ def main() -> None:
         parse_design("fixed", args.fixed, futile=False, steady=None, max_repeat=args.max_repeat),
         parse_design("new", args.new, futile=True, steady=args.window, max_repeat=args.max_repeat),
     ]
+    designs = [d for d in designs if d.name in args.designs]
     groups = [] if args.no_planted else [["plim:base", "plim:twin", "plim:planted"]]
     groups += [["host", "host:twin"]] if args.host_aa else []
     results = args.results or Path(tempfile.mkdtemp(prefix="iocompare-ttv-")) / "results.jsonl"
