@@ -199,7 +199,7 @@ def main() -> None:
     parser.add_argument("--host-aa", action="store_true", help="also host vs host:twin, unthrottled")
     parser.add_argument("--no-planted", action="store_true", help="skip the throttled containers")
     parser.add_argument(
-        "--designs", nargs="+", default=["fixed", "new"], choices=["fixed", "new"], help="run only these (resume a pair)"
+        "--designs", nargs="+", default=["fixed", "new"], choices=["fixed", "new"], help="run only these"
     )
     parser.add_argument("--target", type=Path, default=Path("/var/tmp"))
     parser.add_argument("--results", type=Path, help="append each run's figures here (JSON lines)")
