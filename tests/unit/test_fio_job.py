@@ -210,6 +210,6 @@ def test_steady_state_rule_ends_the_trial_after_the_ramp_and_keeps_runtime_as_th
     assert not {"steadystate", "ss_dur", "ss_ramp"} & set(plain)
     assert steady["steadystate"] == "bw_slope:2%"
     assert steady["ss_dur"] == "3"
-    assert steady["ss_ramp"] == "3"  # one second past the 2 s ramp, where fio zeroes its counters
+    assert steady["ss_ramp"] == "1"  # one second past the ramp's end, where fio zeroes its counters
     assert (steady["runtime"], steady["ramp_time"], steady["time_based"]) == ("10", "2", "1")
     assert {k: v for k, v in steady.items() if not k.startswith(("ss", "steady"))} == plain
