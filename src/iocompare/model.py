@@ -94,6 +94,12 @@ class SteadyState:
     window_s: int
     slope_percent: float
 
+    @staticmethod
+    def start_s(ramp_s: int) -> int:
+        """Seconds after the ramp's end before fio takes its first rate (its `ss_ramp`, counted
+        from the clock fio restarts there): at least the ramp, see engines/fio_job.py."""
+        return max(1, ramp_s)
+
 
 @dataclass(frozen=True)
 class Trial:

@@ -55,7 +55,7 @@ def render_job(cell: Cell, *, filename: str, seed: int, steady_state: SteadyStat
         ("disk_util", "0", "no disk utilisation statistics: iocompare's monitor reads the device counters"),
     ]
     if steady_state is not None:
-        general += _steady_state_options(steady_state)
+        general += _steady_state_options(steady_state, cell.ramp_s)
 
     workload: list[Option] = [
         ("rw", pattern.fio_rw, f"access pattern {pattern.value}"),
@@ -116,7 +116,7 @@ def render_layout_job(*, filename: str, size_bytes: int, direct: bool = True) ->
     return _render(header, [(LAYOUT_SECTION, options)])
 
 
-def _steady_state_options(rule: SteadyState) -> list[Option]:
+def _steady_state_options(rule: SteadyState, ramp_s: int) -> list[Option]:
     return [
         (
             "steadystate",
@@ -124,10 +124,11 @@ def _steady_state_options(rule: SteadyState) -> list[Option]:
             f"end the trial once bandwidth drifts by less than {rule.slope_percent:g} % of its mean per second",
         ),
         ("ss_dur", str(rule.window_s), "seconds of per-second bandwidth the slope is fitted over"),
-        # fio restarts its clock and zeroes its byte counters when ramp_time ends, and ss_ramp
-        # counts from there: one second keeps the first per-second rate off that reset. (ramp + 1
-        # delayed the rule by the ramp again: half of 5 s throttled trials never got to judge.)
-        ("ss_ramp", "1", "the rule starts one second after the warm-up"),
+        # fio's steadystate.c starts its rates once `ss_ramp` + 1 s have passed since the job's
+        # clock started, and that clock restarts (byte counters zeroed) when ramp_time ends. At
+        # least the ramp keeps the start from falling inside the warm-up, where the reset would
+        # give one wrapped-around rate; then it starts ss_ramp + 1 s into the measured part.
+        ("ss_ramp", str(SteadyState.start_s(ramp_s)), "the rule starts after the warm-up"),
     ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from iocompare.model import SteadyState
 from iocompare.spec.expand import Plan
 from iocompare.spec.models import Suite
 
@@ -22,13 +23,14 @@ class CostRange:
 def trial_seconds(suite: Suite) -> tuple[int, int]:
     """Shortest and longest trial (ramp + measured seconds) the suite allows.
 
-    With the steady-state rule fio starts its per-second rates one second after the ramp and
-    needs `window_s` of them, so a trial measures at least window + 2 s (never above runtime).
+    With the steady-state rule fio takes its first per-second rate ss_ramp + 1 s into the measured
+    part and needs `window_s` of them, so a trial measures at least ss_ramp + window s.
     """
     longest = suite.ramp_s + suite.runtime_s
     if suite.steady_state is None:
         return longest, longest
-    return suite.ramp_s + min(suite.runtime_s, suite.steady_state.window_s + 2), longest
+    earliest = SteadyState.start_s(suite.ramp_s) + suite.steady_state.window_s
+    return suite.ramp_s + min(suite.runtime_s, earliest), longest
 
 
 def cost_range(plan: Plan) -> CostRange:
