@@ -24,8 +24,8 @@ def latest(db):
 def test_fio_failure_is_recorded_with_its_error_and_exit_code_1(tmp_path, capsys, tiny_suite, isolated_db, monkeypatch):
     real_render = runner.render_job
 
-    def broken_job(cell, *, filename, seed):
-        text = real_render(cell, filename=filename, seed=seed)
+    def broken_job(cell, *, filename, seed, steady_state=None):
+        text = real_render(cell, filename=filename, seed=seed, steady_state=steady_state)
         # A real fio failure: fio refuses an option it does not know.
         return text + "no_such_fio_option=1\n" if cell.workload == "seq-write" else text
 
