@@ -355,7 +355,8 @@ def test_run_sanity_fires_when_most_trials_never_reached_steady_state():
 
     def cell_with(states):
         trials = tuple(
-            TrialEvidence(i, TrialStatus.OK, None, result, steady_state=state) for i, state in enumerate(states)
+            TrialEvidence(i, TrialStatus.OK, None, result, fio_exit_code=0, steady_state=state)
+            for i, state in enumerate(states)
         )
         return CellEvidence(READ_CELL, "env", "host", dict(DISK_FACTS), trials)
 

@@ -18,6 +18,7 @@ from iocompare.environments.base import Environment
 from iocompare.errors import IocompareError
 from iocompare.execute.adaptive import decide, extra_round
 from iocompare.execute.applicability import judge
+from iocompare.facts import registry as fk
 from iocompare.model import FioResult, FioRun, Sample, Trial, TrialStatus
 from iocompare.monitor import Monitor
 from iocompare.spec.expand import Plan
@@ -253,7 +254,7 @@ class Runner:
             reason = f"fio exited with {raw.exit_code} (error {result.error}): {raw.stderr.strip()[-500:]}"
             return TrialOutcome(TrialStatus.FAILED, reason, result, raw, facts, samples)
         if result.steady_state is not None:
-            facts["steady_state"] = result.steady_state.describe()
+            facts[fk.STEADY_STATE.name] = result.steady_state.describe()
         return TrialOutcome(TrialStatus.OK, "; ".join(result.problems) or None, result, raw, facts, samples)
 
 
