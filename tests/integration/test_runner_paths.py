@@ -75,7 +75,8 @@ def test_buffered_io_with_small_working_set_is_refused_not_run(tmp_path, capsys,
     )
     target = tmp_path / "t"
     target.mkdir()
-    assert main(["run", "--suite", str(suite), "--target", str(target)]) == 0
+    # nothing was measured: the run is "failed" and exits 1 (issue 13), the refusal says why
+    assert main(["run", "--suite", str(suite), "--target", str(target)]) == 1
     out = capsys.readouterr().out
     assert "refused" in out and "would measure memory" in out
     (trial,) = latest(isolated_db).trials
