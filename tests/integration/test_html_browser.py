@@ -48,7 +48,8 @@ def copy_renamed(
         run_id = store.resolve_run(source)
         run, samples = store.load_run(run_id), store.run_samples(run_id)
         new = store.create_run(
-            name=name, suite_name=run.info.suite_name, suite_json=run.suite_json, settings=run.settings, host_facts=run.host_facts,
+            name=name, suite_name=run.info.suite_name, suite_json=run.suite_json, settings=run.settings,
+            host_facts=run.host_facts,
             environments=[(rename.get(env, env), kind, {**f, **(facts or {}).get(rename.get(env, env), {})})
                           for env, (kind, f) in run.environments.items()],
             cells=run.cells,

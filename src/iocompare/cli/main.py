@@ -5,10 +5,9 @@ from __future__ import annotations
 import sqlite3
 import sys
 from collections.abc import Sequence
+from typing import Annotated
 
 import typer
-
-from typing import Annotated
 
 from iocompare import __version__
 from iocompare.cli import compare, doctor, envs, export, image, import_, report, run, runs, schema, suites

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from iocompare.analysis.stats import RatioEstimate
 from iocompare.model import Cell
 from iocompare.report.build import Report
-from iocompare.analysis.stats import RatioEstimate
 from iocompare.report.cell_stats import MIN_TRIALS_FOR_CI, CellStats
 from iocompare.units import format_size
 

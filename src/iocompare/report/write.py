@@ -16,6 +16,8 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from matplotlib.figure import Figure
+
 from iocompare.errors import UserError
 from iocompare.model import Sample
 from iocompare.report.atomic import check_parent, write_text_atomically
@@ -25,8 +27,6 @@ from iocompare.report.chart_data import chart_data
 from iocompare.report.chart_series import latency_distributions, throughput_series
 from iocompare.report.html import LATENCY_CAPTION, TIMESERIES_CAPTION, render_html
 from iocompare.report.markdown import render_markdown
-from matplotlib.figure import Figure
-
 from iocompare.report.plots import SUSPECT_NOTE, figure, latency_cdf_figure, timeseries_figure, to_png
 
 MARKDOWN_NAME = "report.md"
