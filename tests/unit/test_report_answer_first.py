@@ -185,3 +185,13 @@ def test_many_environments_split_into_blocks_that_fit():
     assert max(map(len, lines)) <= 80
     headers = " ".join(line for line in lines if line.startswith("cell") or not line.startswith("rand"))
     assert all(e in headers for e in envs[1:]) and sum(line.startswith("cell") for line in lines) >= 2
+
+
+def test_a_cell_without_a_number_says_why():
+    from iocompare.model import TrialStatus
+    from iocompare.report.terminal import problem_lines
+
+    b = three_environments()
+    b.add(QD1_CELL, "qemu", None, status=TrialStatus.FAILED, reason="guest did not boot: timeout after 120 s")
+    lines = problem_lines(build_report(b.build()))
+    assert lines == [f"qemu {QD1_CELL.key}: 1 failed: guest did not boot: timeout after 120 s"]

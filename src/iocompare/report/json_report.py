@@ -83,6 +83,7 @@ def run_identity(report: Report) -> dict[str, Any]:
         "status": info.status.value,
         "created_at": info.created_at,
         "finished_at": info.finished_at,
+        "effective": asdict(run_settings(report.run)),  # how it was configured (report/settings.py)
     }
 
 
@@ -97,7 +98,6 @@ def report_dict(report: Report) -> dict[str, Any]:
             "trials_ok": info.trials_ok,
             "trials_total": info.trials_total,
             "settings": report.run.settings,
-            "effective": asdict(run_settings(report.run)),
         },
         "host": report.run.host_facts,
         "environments": [

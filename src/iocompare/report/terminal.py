@@ -129,6 +129,25 @@ def flag_lines(view: AnalysisView) -> list[str]:
     return out
 
 
+PROBLEMS_LISTED = 8
+
+
+def problem_lines(report: Report) -> list[str]:
+    """Cells with trials that did not succeed (failed, refused, not applicable), with the reasons:
+    a cell without a number must say why, here as in every format."""
+    out = []
+    for cell in report.cells:
+        for env in report.environments:
+            s = report.summary(cell, env)
+            if s is None or s.n_ok == s.n_total:
+                continue
+            counts = ", ".join(f"{n} {status}" for status, n in s.statuses.items() if status != "ok")
+            out.append(f"{env} {cell.key}: {counts}" + (f": {'; '.join(s.reasons)}" if s.reasons else ""))
+    if len(out) > PROBLEMS_LISTED:
+        out = [*out[:PROBLEMS_LISTED], f"+ {len(out) - PROBLEMS_LISTED} more (--verbose lists every cell)"]
+    return out
+
+
 def answer_lines(report: Report, width: int) -> list[str]:
     """Everything before the details: header, settings, the per-environment answer, caveats,
     the matrix and its legend, warnings and flags once each. Plain lines, none wider than `width`."""
@@ -179,7 +198,13 @@ def render_terminal(report: Report, out: Console, *, verbose: bool = False) -> N
     for line in answer_lines(report, width):
         _line(out, line)
     view = report.analysis
-    flags, warnings = flag_lines(view), warning_lines(view)
+    flags, warnings, problems = flag_lines(view), warning_lines(view), problem_lines(report)
+    if problems:
+        _line(out, "")
+        _line(out, "trials that did not succeed:")
+        for line in problems:
+            for part in wrap("  " + line, width, "    "):
+                _line(out, part)
     if flags:
         _line(out, "")
         _line(out, "artifact checks that fired (suspect, never corrected):")
