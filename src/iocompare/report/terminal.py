@@ -113,19 +113,19 @@ def warning_lines(view: AnalysisView) -> list[str]:
 
 def flag_lines(view: AnalysisView) -> list[str]:
     """Each fired check once: per environment and check, in how many cells."""
-    groups: dict[tuple[str, str], list[str]] = {}
+    groups: dict[tuple[str, str, str], list[str]] = {}
     totals: dict[str, int] = {}
     for (key, env), results in view.checks.items():
         totals[env] = totals.get(env, 0) + 1
         for r in results:
             if r.fired:
-                groups.setdefault((env, r.check.value), []).append(key)
+                groups.setdefault((env, r.check.value, r.label), []).append(key)
     out = []
-    for (env, check), keys in groups.items():
+    for (env, check, label), keys in groups.items():
         where = f"all {len(keys)} cells" if len(keys) == totals[env] and len(keys) > 1 else ", ".join(keys[:LISTED])
         if len(keys) > LISTED and len(keys) != totals[env]:
             where += f" + {len(keys) - LISTED} more"
-        out.append(f"{view.environment(env)}: {check} in {where}")
+        out.append(f"{view.environment(env)}: suspect: {label} ({check}) in {where}")
     return out
 
 
