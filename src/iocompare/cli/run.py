@@ -280,15 +280,19 @@ def run(
     run_tag = uuid.uuid4().hex[:8]
     run_name = name or f"{loaded.name}-{run_tag}"
     notify = _notifier()
-    for line in preflight + reference_notes + count_notes:
+    for line in preflight + reference_notes:
         notify(line)
-    notify(f"{len(plan.cells)} cells x {len(plan.environments)} environment(s): {duration_line(plan)}")
     launch.recover(db_path, notify)
     remove_dead_leftovers(notify)  # iocompare-* containers and volumes of dead runs (by their labels)
 
     def create_run(
         store: Store, final_suite: Suite, final_plan: Plan, space: SpacePlan, environments: Mapping[str, Environment]
     ) -> int:
+        # Said once the run is sure to start (space planned, database open), from the final plan.
+        for line in count_notes:
+            notify(line)
+        shape = f"{len(final_plan.cells)} cells x {len(final_plan.environments)} environment(s)"
+        notify(f"{shape}: {duration_line(final_plan)}")
         return store.create_run(
             name=run_name,
             suite_name=final_suite.name,
