@@ -75,7 +75,7 @@ def test_buffered_io_with_small_working_set_is_refused_not_run(tmp_path, capsys,
     )
     target = tmp_path / "t"
     target.mkdir()
-    assert main(["run", "--suite", str(suite), "--target", str(target)]) == 0
+    assert main(["run", "--suite", str(suite), "--target", str(target)]) == 1  # nothing measured: every trial refused
     out = capsys.readouterr().out
     assert "refused" in out and "would measure memory" in out
     (trial,) = latest(isolated_db).trials
