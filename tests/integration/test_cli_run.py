@@ -89,8 +89,10 @@ def test_report_to_a_file_is_written_whole(tmp_path, capsys, tiny_suite, isolate
 def test_dry_run_prints_plan_and_writes_nothing(tmp_path, capsys, isolated_db):
     code, out, _ = run_cli(capsys, "run", "--suite", "standard", "--dry-run", "--target", str(tmp_path))
     assert code == 0
-    assert "65 cells x 1 environment(s) (host) x 5 repetition(s) = 325 trials" in out
-    assert "estimated duration" in out and "disk space: 2 GiB scratch" in out
+    assert "65 cells x 1 environment(s) (host) x 5 to 20 repetitions (adaptive" in out
+    assert "= 325 to 1300 trials" in out  # the plan counts to the cap, not only the minimum
+    assert "estimated duration: " in out and " to " in out.split("estimated duration: ")[1].splitlines()[0]
+    assert "disk space: 2 GiB scratch" in out
     assert (not isolated_db.exists() and os.listdir(tmp_path) == ["db"]) or os.listdir(tmp_path) == []
     assert not isolated_db.parent.exists()
 

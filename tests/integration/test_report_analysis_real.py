@@ -25,7 +25,7 @@ def test_single_environment_report_shows_stability_warnings(tmp_path, capsys, ti
         capsys, "run", "--suite", str(tiny_suite(repeat=2)), "--target", str(target), "--name", "warn"
     )
     assert code == 0, err
-    assert "2 trials, fewer than 5" in out  # the table printed after the run has them too
+    assert "host: fewer than 5 trials in " in out  # the report printed after the run has them too
 
     code, out, err = run_cli(capsys, "report", "warn", "--format", "json")
     assert code == 0, err
@@ -55,6 +55,9 @@ def test_single_environment_report_shows_stability_warnings(tmp_path, capsys, ti
     code, out, err = run_cli(capsys, "report", "warn")
     assert code == 0, err
     assert "one environment (host): no verdicts" in out
+    assert "host: fewer than 5 trials in " in out  # the stability warning, said once
+    code, out, err = run_cli(capsys, "report", "warn", "--verbose")
+    assert code == 0, err
     rows = [line for line in out.splitlines() if "│ host" in line]
     assert len(rows) >= 2 and all("2 trials, fewer than 5" in row for row in rows)
     assert max(len(line) for line in out.splitlines()) <= 160

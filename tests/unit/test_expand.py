@@ -4,12 +4,10 @@ from iocompare.spec.expand import expand, expand_cells
 from iocompare.spec.load import load_suite
 
 
-def test_quick_expands_to_four_cells_with_auto_depths():
+def test_quick_expands_to_three_cells_with_auto_depths():
     cells = expand_cells(load_suite("quick"))
     depths = {cell.key: cell.iodepth for cell in cells}
-    assert depths == {"seq-write@1m": 16, "rand-read@64k": 32, "mixed-rand-70@4k": 32, "rand-read-qd1@4k": 1}
-    mixed = next(c for c in cells if c.pattern.mixed)
-    assert mixed.read_percent == 70
+    assert depths == {"seq-write@1m": 16, "rand-read-qd1@4k": 1, "flush-probe@4k": 1}
 
 
 def test_standard_and_full_cell_counts():
@@ -21,7 +19,7 @@ def test_every_environment_runs_every_cell_once_per_round_in_varying_order():
     suite = load_suite("quick", {"environments": ["host", "a", "b"], "repeat": 5})
     plan = expand(suite, run_seed=7)
     counts = Counter((t.round, t.cell.key, t.environment) for t in plan.trials)
-    assert len(counts) == 5 * 4 * 3 and set(counts.values()) == {1}
+    assert len(counts) == 5 * 3 * 3 and set(counts.values()) == {1}
     orders = {
         tuple(t.environment for t in plan.trials if t.round == r and t.cell.key == k)
         for r in range(5)
@@ -40,4 +38,4 @@ def test_expansion_is_reproducible_from_the_run_seed():
 
 def test_fio_seconds_is_ramp_plus_runtime_over_trials():
     plan = expand(load_suite("quick"), run_seed=1)
-    assert plan.fio_seconds == 20 * (1 + 5)
+    assert plan.fio_seconds == 15 * (1 + 2)

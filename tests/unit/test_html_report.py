@@ -54,7 +54,9 @@ def test_nothing_is_fetched_from_anywhere(html):
 
 
 def test_one_chart_per_workload_with_unique_ids(html):
-    assert html.count("<svg") == 2  # the read workload and the seq-write workload (two block sizes)
+    assert html.count('<figure class="chart">') == 2  # the read workload and the seq-write workload (two block sizes)
+    assert html.count('<figure class="chart-extra timeseries">') == 2  # the monitor samples, per workload
+    assert html.count("<svg") == 4  # no raw fio output stored: no latency distribution
     ids = re.findall(r'\bid="([^"]+)"', html)
     assert len(ids) == len(set(ids))
     for ref in re.findall(r"url\(#([^)]+)\)", html):
@@ -77,7 +79,7 @@ def test_markdown_directory_has_report_and_pngs(tmp_path):
     path = write.write_markdown_dir(out, build_report(run, b.samples), b.samples)
     text = path.read_text()
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
-    assert len(images) == 2 and all((out / name).read_bytes().startswith(b"\x89PNG") for name in images)
+    assert len(images) == 4 and all((out / name).read_bytes().startswith(b"\x89PNG") for name in images)
     assert all(re.fullmatch(r"chart-\d\d-[A-Za-z0-9._-]+\.png", name) for name in images)
     assert [p.name for p in tmp_path.iterdir()] == ["md"]  # no temporary directory left
 
@@ -106,7 +108,7 @@ def test_cli_html_markdown_dir_and_md_file(tmp_path, capsys):
     assert main(["report", "evil-run", "--db", str(db), "--format", "html", "--output", str(tmp_path / "r.html")]) == 0
     assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
     assert main(["report", "evil-run", "--db", str(db), "--format", "markdown", "--output", str(tmp_path / "dir")]) == 0
-    assert (tmp_path / "dir" / "report.md").exists() and len(list((tmp_path / "dir").glob("*.png"))) == 2
+    assert (tmp_path / "dir" / "report.md").exists() and len(list((tmp_path / "dir").glob("*.png"))) == 4
     assert (
         main(["report", "evil-run", "--db", str(db), "--format", "markdown", "--output", str(tmp_path / "plain.md")])
         == 0

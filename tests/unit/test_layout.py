@@ -19,6 +19,7 @@ FLOORS: list[set[str]] = [
     {"analysis", "environments"},  # statistics and checks; where fio runs
     {"report"},  # rendering stored runs
     {"execute"},  # running a plan: launch, runner, adaptive rounds
+    {"doctor"},  # checking each environment with a 1 s run (iocompare doctor)
     {"cli", "__init__"},  # the commands
     {"__main__"},  # python -m iocompare
 ]

@@ -67,7 +67,10 @@ def stopping_decision(
         draws = stats.bootstrap_means(logs, stats.N_BOOT, stats.rng_for(seed)) - logs.mean()
         low, high = stats.percentile_interval(draws, stats.CONFIDENCE)
         estimate = RatioEstimate(1.0, Interval(math.exp(low), math.exp(high)), n, n)
-    assert estimate.ci is not None
+    if estimate.ci is None:  # one trial a side has no interval: only more trials (or the cap) decide
+        if n >= cap:
+            return StopDecision(Stop.CAP, f"{n} trial(s) reached the cap; too few for a CI", estimate)
+        return StopDecision(Stop.CONTINUE, f"{n} trial(s): too few for a CI", estimate)
     lo, hi = math.log(estimate.ci.low), math.log(estimate.ci.high)
     hw, edge = (hi - lo) / 2, math.log1p(band)
     if hw <= math.log1p(half_width):

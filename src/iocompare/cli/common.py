@@ -39,10 +39,21 @@ def resolve_db(db: Path | None) -> Path:
     return path
 
 
+PIPE_WIDTH = 160  # stdout is not a terminal and COLUMNS is not set: wide enough for --verbose tables
+
+
+def output_width(stream_is_tty: bool) -> int | None:
+    """COLUMNS when set (also when piped, so `COLUMNS=80 iocompare report | less` is 80 wide), else
+    the terminal's width (None: rich asks the terminal), else PIPE_WIDTH."""
+    text = os.environ.get("COLUMNS", "")
+    if text.isdigit() and int(text) >= 40:
+        return int(text)
+    return None if stream_is_tty else PIPE_WIDTH
+
+
 def console() -> Console:
-    # Created per call so tests that capture sys.stdout see the output; wide enough for tables
-    # when stdout is a pipe.
-    return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160, highlight=False)
+    # Created per call so tests that capture sys.stdout see the output.
+    return Console(file=sys.stdout, width=output_width(sys.stdout.isatty()), highlight=False)
 
 
 def err_console() -> Console:

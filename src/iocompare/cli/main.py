@@ -5,10 +5,12 @@ from __future__ import annotations
 import sqlite3
 import sys
 from collections.abc import Sequence
+from typing import Annotated
 
 import typer
 
-from iocompare.cli import compare, envs, export, image, import_, report, run, runs, schema, suites
+from iocompare import __version__
+from iocompare.cli import compare, doctor, envs, export, image, import_, report, run, runs, schema, suites
 from iocompare.errors import ExitCode, IocompareError
 from iocompare.execute.launch import recover_leftovers
 from iocompare.system.signals import Terminated
@@ -21,11 +23,26 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-for module in (run, report, compare, export, import_, runs, suites, envs, schema, image):
+for module in (run, report, compare, export, import_, runs, suites, envs, schema, image, doctor):
     module.register(app)
 
 
 _DAMAGE_ERRORS = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_ERROR", "SQLITE_READONLY"})
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"iocompare {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Compare storage IO across environments with the same fio job, on the same storage."""
 
 
 def _fail(message: str, code: ExitCode) -> int:

@@ -14,7 +14,7 @@ from iocompare.report.atomic import write_text_atomically
 from iocompare.report.build import build_report
 from iocompare.report.json_report import render_json
 from iocompare.report.markdown import render_markdown
-from iocompare.report.terminal import render_terminal
+from iocompare.report.terminal import render_plain, render_terminal
 from iocompare.store import Store
 
 
@@ -56,6 +56,18 @@ def report(
     ] = None,
     threshold: ThresholdOption = 5.0,
     db: DbOption = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="terminal: also the result table, verdicts with p-values, checks with evidence."
+        ),
+    ] = False,
+    plain: Annotated[
+        bool,
+        typer.Option(
+            "--plain", help="terminal: tab-separated values (a header row, one row per cell and environment)."
+        ),
+    ] = False,
 ) -> None:
     """Show a stored run: results, verdicts against the baseline, artifact checks, stability warnings."""
     policy = policy_for(threshold)
@@ -63,26 +75,38 @@ def report(
     with Store.open(db_path, readonly=True) as store:
         run_id = store.resolve_run(run)
         samples = store.run_samples(run_id)
-        model = build_report(store.load_run(run_id), samples, baseline=baseline, policy=policy)
+        stored = store.load_run(run_id)
+        model = build_report(stored, samples, baseline=baseline, policy=policy)
+        raw_outputs: dict[int, str] = {}
+        if format in (ReportFormat.HTML, ReportFormat.MARKDOWN):  # the latency distributions need fio's bins
+            for trial in stored.trials:
+                text = store.raw_output(trial.id) if trial.status.value == "ok" else None
+                if text:
+                    raw_outputs[trial.id] = text
     if format is ReportFormat.TERMINAL:
         if output is not None:
             raise UserError(
                 "--output needs --format markdown, json or html", hint="the terminal format prints to stdout"
             )
-        render_terminal(model, console())
+        if plain:
+            print(render_plain(model), end="")
+        else:
+            render_terminal(model, console(), verbose=verbose)
         return
+    if plain or verbose:
+        raise UserError(f"--plain and --verbose are for --format terminal, not {format.value}")
     # Imported here: matplotlib takes most of a second to import, and only charts need it.
     from iocompare.report.html import render_html
     from iocompare.report.write import write_html, write_markdown_dir
 
     if format is ReportFormat.HTML and output is not None:
-        write_html(output, model, samples)
+        write_html(output, model, samples, raw_outputs)
         return
     if format is ReportFormat.MARKDOWN and output is not None and output.suffix.lower() != ".md":
-        write_markdown_dir(output, model, samples)
+        write_markdown_dir(output, model, samples, raw_outputs)
         return
     if format is ReportFormat.HTML:
-        text = render_html(model, samples)
+        text = render_html(model, samples, raw_outputs)
     else:
         text = render_markdown(model) if format is ReportFormat.MARKDOWN else render_json(model) + "\n"
     if output is None:

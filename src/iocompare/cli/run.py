@@ -28,9 +28,11 @@ from iocompare.execute.space import Reserve, SpacePlan, describe
 from iocompare.facts.probe import host_facts
 from iocompare.model import TrialStatus
 from iocompare.report.build import build_report
-from iocompare.report.plan import print_plan
+from iocompare.report.plan import duration_line, print_plan
 from iocompare.report.terminal import render_terminal
 from iocompare.spec.expand import Plan, expand
+from iocompare.spec.filters import apply_filters, parse_filters
+from iocompare.spec.filters import describe as describe_filters
 from iocompare.spec.load import load_suite, validate_suite
 from iocompare.spec.models import Suite
 from iocompare.spec.references import with_references
@@ -104,6 +106,29 @@ def _available_only(suite: Suite, skip_unavailable: bool) -> Suite:
     return validate_suite({**suite.model_dump(mode="json"), "environments": usable}, "--skip-unavailable")
 
 
+def repeat_counts(suite: Suite, repeat: int | None, max_repeat: int | None) -> dict[str, int]:
+    """The trial counts `--repeat`/`--max-repeat` ask for. A suite with a fixed count (max_repeat
+    = repeat, like quick) stays fixed: `--repeat 2` means two trials, not two to five. An adaptive
+    suite keeps its cap unless --max-repeat is given (the plan says so)."""
+    low = repeat if repeat is not None else suite.repeat
+    if max_repeat is not None:
+        return {"repeat": low, "max_repeat": max_repeat}
+    fixed = suite.max_repeat == suite.repeat
+    return {"repeat": low, "max_repeat": low if fixed else max(low, suite.max_repeat)}
+
+
+def _count_notes(suite: Suite, repeat: int | None, max_repeat: int | None) -> list[str]:
+    """Says what --repeat did to the cap, so a plan is never read as fixed when it is not."""
+    if repeat is None or max_repeat is not None:
+        return []
+    if suite.max_repeat == suite.repeat:
+        return [f"--repeat {repeat}: {repeat} trial(s) per cell and environment, fixed (the suite has a fixed count)"]
+    return [
+        f"--repeat {repeat}: at least {repeat} trial(s), and up to the suite's max_repeat {suite.max_repeat} for "
+        f"undecided cells (--max-repeat {repeat} for exactly {repeat})"
+    ]
+
+
 def _usable_environments(names: list[str]) -> list[str]:
     usable = []
     for environment_name in names:
@@ -173,6 +198,17 @@ def run(
             "--skip-unavailable", help="Leave out a requested environment that cannot run here (default: refuse)."
         ),
     ] = False,
+    workload: Annotated[
+        list[str] | None,
+        typer.Option("--workload", help="Only workloads whose name matches this glob (repeatable), e.g. 'rand-*'."),
+    ] = None,
+    block_size: Annotated[
+        list[str] | None, typer.Option("--block-size", help="Only these block sizes (repeatable), e.g. 4k.")
+    ] = None,
+    pattern: Annotated[
+        list[str] | None,
+        typer.Option("--pattern", help="Only workloads of this pattern (repeatable), e.g. rand-read."),
+    ] = None,
 ) -> int:
     """Run a suite in one or more environments and store the results."""
     _check_range("--repeat", repeat, 1, 100)
@@ -197,20 +233,30 @@ def run(
                 "--force": force or None,
                 "--dry-run": dry_run or None,
                 "--skip-unavailable": skip_unavailable or None,
+                "--workload": workload or None,
+                "--block-size": block_size or None,
+                "--pattern": pattern or None,
             }
         )
         return _resume(resume, db_path, fio_path, space_reserve)
 
+    filters = parse_filters(workload or (), block_size or (), pattern or ())
     loaded = load_suite(suite or "quick", _overrides(runtime_s=runtime, ramp_s=ramp, environments=env or None))
+    loaded = apply_filters(loaded, filters)
     if repeat is not None or max_repeat is not None:
-        counts = {"repeat": repeat or loaded.repeat}
-        counts["max_repeat"] = max_repeat if max_repeat is not None else max(counts["repeat"], loaded.max_repeat)
-        loaded = validate_suite({**loaded.model_dump(mode="json"), **counts}, "--repeat/--max-repeat")
+        loaded = validate_suite(
+            {**loaded.model_dump(mode="json"), **repeat_counts(loaded, repeat, max_repeat)}, "--repeat/--max-repeat"
+        )
     if target is not None:
         loaded = validate_suite({**loaded.model_dump(mode="json"), "target": target}, "--target")
     if name is not None:
         _check_name_free(name, db_path)  # the dry run too: it says whether the run would start
     loaded = _available_only(loaded, skip_unavailable)
+    count_notes = _count_notes(loaded, repeat, max_repeat)
+    if filters.active:
+        count_notes.insert(
+            0, f"filtered with {describe_filters(filters)}: {len(loaded.describe_cells())} cell(s) remain"
+        )
     loaded, reference_notes = with_references(loaded)
     # Absolute: fio runs with its own working directory, so a relative path would point elsewhere.
     target_dir = Path(loaded.target or DEFAULT_TARGET).absolute()
@@ -223,7 +269,7 @@ def run(
     if dry_run:
         for line in preflight + reference_notes:
             console().print(line, markup=False)
-        return _dry_run(loaded, plan, target_dir, db_path, fio_path, space_reserve)
+        return _dry_run(loaded, plan, target_dir, db_path, fio_path, space_reserve, tuple(count_notes))
 
     fio = find_fio(fio_path)
     check_target(target_dir)
@@ -242,6 +288,11 @@ def run(
     def create_run(
         store: Store, final_suite: Suite, final_plan: Plan, space: SpacePlan, environments: Mapping[str, Environment]
     ) -> int:
+        # Said once the run is sure to start (space planned, database open), from the final plan.
+        for line in count_notes:
+            notify(line)
+        shape = f"{len(final_plan.cells)} cells x {len(final_plan.environments)} environment(s)"
+        notify(f"{shape}: {duration_line(final_plan)}")
         return store.create_run(
             name=run_name,
             suite_name=final_suite.name,
@@ -250,6 +301,15 @@ def run(
                 "run_seed": final_plan.run_seed,
                 "target": str(target_dir),
                 "argv": shlex.join(sys.argv),
+                "overrides": _overrides(
+                    repeat=repeat,
+                    max_repeat=max_repeat,
+                    runtime_s=runtime,
+                    ramp_s=ramp,
+                    environments=env or None,
+                    target=str(target) if target is not None else None,
+                    filters=describe_filters(filters) or None,
+                ),
                 "fio": fio.version,
                 "working_set_requested_bytes": space.requested_working_set_bytes,
                 **launch.process_identity(),
@@ -358,7 +418,8 @@ def _execute_and_report(
     render_terminal(report, out)
     out.print(f"\nstored as run {run_id} in {job.db_path}", markup=False)
     out.print(
-        f"other formats: iocompare report {run_id} --db {shlex.quote(str(job.db_path))} --format markdown|json",
+        f"more: iocompare report {run_id} --db {shlex.quote(str(job.db_path))} --verbose "
+        "(or --format markdown|html|json --output FILE, or --plain)",
         markup=False,
     )
     if summary.failed:
@@ -371,10 +432,16 @@ def _execute_and_report(
 
 
 def _dry_run(
-    suite: Suite, plan: Plan, target_dir: Path, db_path: Path, fio_path: str | None, space_reserve: Reserve
+    suite: Suite,
+    plan: Plan,
+    target_dir: Path,
+    db_path: Path,
+    fio_path: str | None,
+    space_reserve: Reserve,
+    notes: tuple[str, ...] = (),
 ) -> int:
     out = console()
-    print_plan(plan, out, target=str(target_dir), db=str(db_path))
+    print_plan(plan, out, target=str(target_dir), db=str(db_path), notes=notes)
     try:
         fio = find_fio(fio_path)
     except UserError:

@@ -21,7 +21,7 @@ MAX_LISTED = 6
 def verdict_note(view: AnalysisView) -> str:
     return (
         f"baseline and candidate: geometric means over trials of {metric_name(view.metric)} "
-        "(a results table shows medians); ratio = candidate over baseline; "
+        "(the figure every table shows); ratio = candidate over baseline; "
         "p = permutation test, adj. p = Benjamini-Hochberg over all comparisons"
     )  # cell keys listed before "+ N more"
 

@@ -15,6 +15,12 @@ def check_parent(path: Path) -> None:
         raise UserError(f"output directory {path.parent} does not exist", hint="create it or pass another --output")
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def write_text_atomically(path: Path, text: str) -> None:
     """Write via a temporary file in the same directory and rename."""
     check_parent(path)
@@ -22,6 +28,8 @@ def write_text_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
+        # mkstemp makes 0600; a report is a file to share: the mode any new file gets (0644 under umask 022).
+        os.chmod(temp, 0o666 & ~_umask())
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -5,6 +5,8 @@ Every renderer (terminal, Markdown, JSON) reads only this, so they always agree.
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -48,6 +50,8 @@ class CellSummary:
     reasons: tuple[str, ...]  # distinct reasons of failed, refused or not-applicable trials, and run problems
     total_iops: Spread | None
     total_bw_bps: Spread | None
+    geomean_bw_bps: float | None  # the cell's one throughput figure in every format (docs/statistics.md)
+    geomean_iops: float | None
     read: DirectionSummary | None
     write: DirectionSummary | None
     sync_p99_ns: float | None
@@ -67,6 +71,12 @@ class Report:
 
     def summary(self, cell: Cell, environment: str) -> CellSummary | None:
         return self.summaries.get((cell.key, environment))
+
+
+def geometric_mean(values: Sequence[float]) -> float | None:
+    """Of the positive values (a zero has no logarithm; the comparisons drop it the same way)."""
+    positive = [v for v in values if v > 0]
+    return math.exp(statistics.fmean(math.log(v) for v in positive)) if positive else None
 
 
 def _direction(results: Sequence[DirectionResult]) -> DirectionSummary | None:
@@ -123,6 +133,8 @@ def _summarise(
         reasons=tuple(reasons),
         total_iops=Spread.of([r.total_iops for r in results]),
         total_bw_bps=Spread.of([r.total_bw_bps for r in results]),
+        geomean_bw_bps=geometric_mean([r.total_bw_bps for r in results]),
+        geomean_iops=geometric_mean([r.total_iops for r in results]),
         read=_direction([r.read for r in results if r.read is not None]),
         write=_direction([r.write for r in results if r.write is not None]),
         sync_p99_ns=median_or_none([r.sync.p99_ns if r.sync else None for r in results]),

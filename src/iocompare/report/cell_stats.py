@@ -1,5 +1,10 @@
-"""Per cell and environment numbers the charts, the HTML report and the exports share: mean
-throughput and IOPS with a bootstrap CI of the mean, and CPU cost per IO from the monitor.
+"""Per cell and environment numbers the charts, the HTML report and the exports share: the
+geometric mean of throughput and IOPS with a bootstrap CI (the figure every format shows; the
+arithmetic mean and its CI remain for the exports), and CPU cost per IO from the monitor.
+
+CI of the geometric mean: the log values' mean resampled (95 % percentile bootstrap, the run's
+policy seed), exponentiated; only from three trials on: with two, the "interval" would be little
+more than the two values, so charts draw the values themselves instead.
 
 CI of the mean: `analysis.stats.summarise` (95 % percentile bootstrap, the run's policy seed);
 with fewer than two successful trials there is no interval, and charts draw the single value
@@ -20,17 +25,41 @@ environments of one run, not an absolute measure.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from iocompare.analysis.compare import Policy, cell_seed
-from iocompare.analysis.stats import SampleSummary, summarise
+from iocompare.analysis.stats import (
+    Interval,
+    SampleSummary,
+    bootstrap_means,
+    percentile_interval,
+    rng_for,
+    summarise,
+)
 from iocompare.facts import registry as fk
 from iocompare.model import FioResult, Sample, TrialStatus
 from iocompare.store.records import StoredRun, by_cell_and_environment
 
 DEFAULT_POLICY = Policy()
+
+
+MIN_TRIALS_FOR_CI = 3  # below this a "95 % CI" is the values' own range: the values are shown instead
+
+
+@dataclass(frozen=True)
+class GeoSummary:
+    """The cell's one figure (docs/statistics.md): the geometric mean over trials, with a 95 %
+    percentile-bootstrap CI on the log scale from MIN_TRIALS_FOR_CI trials on, and the values."""
+
+    value: float
+    ci: Interval | None
+    n: int
+    values: tuple[float, ...]  # in trial order
 
 
 @dataclass(frozen=True)
@@ -41,6 +70,21 @@ class CellStats:
     iops: SampleSummary | None  # total IOPS
     host_cpu_s_per_io: float | None  # median over trials; None when not monitored
     env_cpu_s_per_io: float | None
+    bw_geo: GeoSummary | None = None
+    iops_geo: GeoSummary | None = None
+
+
+def geo_summary(values: Sequence[float], policy: Policy, seed: list[int]) -> GeoSummary | None:
+    positive = [v for v in values if v > 0]
+    if not positive:
+        return None
+    logs = np.log(np.asarray(positive, dtype=float))
+    ci = None
+    if len(positive) >= MIN_TRIALS_FOR_CI:
+        draws = bootstrap_means(logs, policy.n_boot, rng_for(seed))
+        low, high = percentile_interval(draws, policy.confidence)
+        ci = Interval(math.exp(low), math.exp(high))
+    return GeoSummary(math.exp(float(logs.mean())), ci, len(positive), tuple(positive))
 
 
 def _runtime_s(result: FioResult) -> float:
@@ -103,5 +147,7 @@ def cell_stats(
             _summary([r.total_iops for r in results], policy, seed),
             _median([c[0] for c in costs]),
             _median([c[1] for c in costs]),
+            geo_summary([r.total_bw_bps for r in results], policy, seed),
+            geo_summary([r.total_iops for r in results], policy, seed),
         )
     return out

@@ -1,7 +1,9 @@
 """What each chart shows, as plain numbers (no plotting library here): one chart per workload with
-throughput or IOPS against block size per environment (mean, 95 % bootstrap CI of the mean), the
-ratio to the baseline against block size (ratio of geometric means, bootstrap CI, the same numbers
-as the verdicts), and latency p50/p99/p99.9 of the workload's main direction (medians over trials).
+throughput or IOPS against block size per environment (geometric mean, 95 % bootstrap CI from
+three trials on, else the trials' own values), the ratio to the baseline against block size (ratio
+of geometric means, bootstrap CI, the same numbers as the verdicts), and latency p50/p99/p99.9 of
+the workload's main direction (medians over trials). A point whose cell is suspect in its
+environment (an artifact check fired) carries the flags, so the chart can draw it differently.
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from iocompare.analysis.stats import RatioEstimate
 from iocompare.model import Cell
 from iocompare.report.build import Report
-from iocompare.report.cell_stats import CellStats
+from iocompare.report.cell_stats import MIN_TRIALS_FOR_CI, CellStats
 from iocompare.units import format_size
 
 MiB = 1 << 20
@@ -22,9 +25,15 @@ IOPS_BELOW_BYTES = 64 * 1024  # workloads whose blocks are all smaller are chart
 class Point:
     x: int  # index into ChartData.blocks
     value: float
-    low: float | None  # None: no interval (fewer than two trials)
+    low: float | None  # None: no interval (fewer than MIN_TRIALS_FOR_CI trials): draw `values`
     high: float | None
     n: int
+    values: tuple[float, ...] = ()  # the trials' own values, same scale as `value`
+    flags: tuple[str, ...] = ()  # ids of the artifact checks that fired: a suspect point
+
+    @property
+    def suspect(self) -> bool:
+        return bool(self.flags)
 
 
 @dataclass(frozen=True)
@@ -61,13 +70,33 @@ def _workloads(report: Report) -> dict[str, list[Cell]]:
     return out
 
 
-def _throughput(stats: CellStats, unit: str, x: int) -> Point | None:
-    summary = stats.iops if unit == "IOPS" else stats.bw_bps
+def _throughput(stats: CellStats, unit: str, x: int, flags: tuple[str, ...]) -> Point | None:
+    summary = stats.iops_geo if unit == "IOPS" else stats.bw_geo
     if summary is None:
         return None
     scale = 1.0 if unit == "IOPS" else 1 / MiB
-    ci = summary.mean_ci
-    return Point(x, summary.mean * scale, ci.low * scale if ci else None, ci.high * scale if ci else None, summary.n)
+    ci = summary.ci
+    return Point(
+        x,
+        summary.value * scale,
+        ci.low * scale if ci else None,
+        ci.high * scale if ci else None,
+        summary.n,
+        tuple(v * scale for v in summary.values),
+        flags,
+    )
+
+
+def _flags(report: Report, key: str, env: str) -> tuple[str, ...]:
+    return tuple(r.check.value for r in report.analysis.flags(key, env))
+
+
+def _ratio_point(report: Report, x: int, estimate: RatioEstimate, key: str, env: str) -> Point:
+    n = min(estimate.n_a, estimate.n_b)
+    ci = estimate.ci if n >= MIN_TRIALS_FOR_CI else None
+    base = report.analysis.baseline
+    flags = _flags(report, key, env) + (_flags(report, key, base) if base else ())
+    return Point(x, estimate.ratio, ci.low if ci else None, ci.high if ci else None, n, (), tuple(dict.fromkeys(flags)))
 
 
 def chart_data(report: Report, stats: Mapping[tuple[str, str], CellStats]) -> list[ChartData]:
@@ -86,7 +115,7 @@ def chart_data(report: Report, stats: Mapping[tuple[str, str], CellStats]) -> li
             for cell in sorted(cells, key=lambda c: c.block_size_bytes):
                 x = blocks.index(cell.block_size_bytes)
                 s = stats.get((cell.key, env))
-                p = _throughput(s, unit, x) if s else None
+                p = _throughput(s, unit, x, _flags(report, cell.key, env)) if s else None
                 if p is not None:
                     points.append(p)
                 summary = report.summary(cell, env)
@@ -99,14 +128,16 @@ def chart_data(report: Report, stats: Mapping[tuple[str, str], CellStats]) -> li
                 latency[env] = tuple(lats)
         ratios: dict[str, tuple[Point, ...]] = {}
         pc = curves.get(workload)
+        by_block = {c.block_size_bytes: c for c in cells}
         if pc is not None:
             for env, row in pc.ratios.items():
                 ratios[view.environment(env)] = tuple(
-                    Point(blocks.index(r.block_size_bytes), r.estimate.ratio,
-                          r.estimate.ci.low if r.estimate.ci else None, r.estimate.ci.high if r.estimate.ci else None,
-                          min(r.estimate.n_a, r.estimate.n_b))
-                    for r in row if r.block_size_bytes in blocks
-                )  # fmt: skip
+                    _ratio_point(
+                        report, blocks.index(r.block_size_bytes), r.estimate, by_block[r.block_size_bytes].key, env
+                    )
+                    for r in row
+                    if r.block_size_bytes in blocks
+                )
         if not throughput and not latency:
             continue  # no successful trial anywhere: the table below says why, an empty chart would not
         title = (

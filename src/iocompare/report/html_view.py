@@ -12,10 +12,11 @@ from iocompare.facts import judge
 from iocompare.model import Cell
 from iocompare.report import analysis_text as text
 from iocompare.report.build import Report, environment_facts
-from iocompare.report.cell_stats import CellStats
+from iocompare.report.cell_stats import MIN_TRIALS_FOR_CI, CellStats
+from iocompare.report.fact_labels import label, labelled_facts, value_text
 from iocompare.report.io_path import Hop, io_path
 from iocompare.report.rows import row
-from iocompare.units import format_iops, format_rate, format_size
+from iocompare.units import format_iops, format_rate
 
 HOST_FACTS = ("hostname", "os", "kernel", "arch", "cpu_model", "cpu_count", "memory_bytes", "iocompare")
 ENV_FACTS = (
@@ -30,7 +31,7 @@ ENV_FACTS = (
     "source",
 )
 WORKLOAD_COLUMNS = (
-    "cell", "environment", "n", "mean throughput (95 % CI)", "mean IOPS (95 % CI)",
+    "cell", "environment", "n", "throughput, geometric mean (95 % CI)", "IOPS, geometric mean (95 % CI)",
     "lat p50", "lat p99", "lat p99.9", "host CPU µs/IO", "env CPU µs/IO", "notes",
 )  # fmt: skip
 
@@ -49,16 +50,15 @@ class WorkloadSection:
     rows: tuple[tuple[str, ...], ...]
 
 
-def _facts_value(key: str, value: str) -> str:
-    if key.endswith("_bytes") and value.isdigit():
-        return format_size(int(value))
-    return value
-
-
 def host_rows(report: Report) -> list[tuple[str, str]]:
+    """(human label, value with its unit) of the host facts most numbers depend on."""
     facts = report.run.host_facts
-    first = [(k, _facts_value(k, facts[k])) for k in HOST_FACTS if k in facts]
-    return first or [(k, v) for k, v in sorted(facts.items())]
+    first = [(label(k), value_text(k, facts[k])) for k in HOST_FACTS if k in facts]
+    return first or [(lab, value) for lab, value, _ in labelled_facts(facts)]
+
+
+def environment_columns() -> tuple[str, ...]:
+    return ("environment", "kind", *(label(k) for k in ENV_FACTS))
 
 
 def environment_rows(report: Report) -> list[tuple[str, ...]]:
@@ -67,12 +67,13 @@ def environment_rows(report: Report) -> list[tuple[str, ...]]:
     for env in report.environments:
         kind, _ = report.run.environments[env]
         facts = environment_facts(report.run, env)
-        out.append((env, kind, *(facts.get(k, "-") for k in ENV_FACTS)))
+        out.append((env, kind, *(value_text(k, facts[k]) if k in facts else "-" for k in ENV_FACTS)))
     return out
 
 
-def caveats(report: Report) -> list[str]:
-    """What a reader must know before reading any number, most serious first."""
+def caveats(report: Report, *, flags: bool = True, warnings: bool = True) -> list[str]:
+    """What a reader must know before reading any number, most serious first. The terminal lists
+    fired checks and stability warnings on their own (`flags`, `warnings` False)."""
     out: list[str] = []
     info = report.run.info
     if info.status.value != "complete":
@@ -102,13 +103,14 @@ def caveats(report: Report) -> list[str]:
             out.append(f"{env}: guest flushes do not reach the host ({facts['flushes_reach_host']}).")
         if facts.get("import_unknown"):
             out.append(f"{env}: imported from fio output; not recorded in the files: {facts['import_unknown']}.")
-    out += flag_caveats(report)
+    if flags:
+        out += flag_caveats(report)
     warned = sum(1 for found in report.analysis.warnings.values() if found)
-    if warned:
+    if warned and warnings:
         out.append(f"{warned} cell(s) carry stability warnings (fewer than {report.analysis.policy.min_trials} trials, "
                    f"CV above {report.analysis.policy.cv_limit:.0%}, or a first-trial outlier): "
                    "see the notes column.")  # fmt: skip
-    if report.analysis.baseline is None and report.environments:
+    if report.analysis.baseline is None and report.environments and warnings:
         out.append(f"One environment only ({', '.join(report.environments)}): no verdicts, checks and warnings only.")
     return out
 
@@ -147,7 +149,7 @@ def io_paths(report: Report) -> list[EnvironmentPath]:
 
 def _interval(value: float, low: float | None, high: float | None, fmt: Callable[[float], str]) -> str:
     if low is None or high is None:
-        return f"{fmt(value)} (no CI, n < 2)"
+        return f"{fmt(value)} (no CI below {MIN_TRIALS_FOR_CI} trials)"
     return f"{fmt(value)} ({fmt(low)} – {fmt(high)})"
 
 
@@ -171,10 +173,10 @@ def workload_row(report: Report, cell: Cell, env: str, stats: CellStats | None) 
     if summary is None:
         return None
     base = row(summary, text.cell_notes(report.analysis, cell.key, env)).values
-    bw = stats.bw_bps if stats else None
-    iops = stats.iops if stats else None
-    throughput = "-" if bw is None else _interval(bw.mean, *_bounds(bw.mean_ci), fmt=_rate_number) + " MiB/s"
-    iops_text = "-" if iops is None else _interval(iops.mean, *_bounds(iops.mean_ci), fmt=format_iops)
+    bw = stats.bw_geo if stats else None
+    iops = stats.iops_geo if stats else None
+    throughput = "-" if bw is None else _interval(bw.value, *_bounds(bw.ci), fmt=_rate_number) + " MiB/s"
+    iops_text = "-" if iops is None else _interval(iops.value, *_bounds(iops.ci), fmt=format_iops)
     return (base[0], env, base[2], throughput, iops_text, base[5], base[6], base[7],
             _micros(stats.host_cpu_s_per_io if stats else None), _micros(stats.env_cpu_s_per_io if stats else None),
             base[9])  # fmt: skip
@@ -199,9 +201,9 @@ METHOD_NOTES = (
         "IOPS are read + write IOs per second."
     ),
     (
-        "Charts and the workload tables show the mean over successful trials with a 95 % percentile-bootstrap "
-        "confidence interval of the mean (no interval below two trials); the results and verdict tables use medians "
-        "and geometric means."
+        "Every table and chart shows one figure per cell: the geometric mean over successful trials (its ratio between "
+        "two environments is exactly the verdicts' ratio), with a 95 % percentile-bootstrap CI from three trials on; "
+        "below three, the trials' own values are shown instead of an interval."
     ),
     (
         "Ratio curves: candidate over baseline throughput, ratio of geometric means with a 95 % bootstrap CI (the "

@@ -14,6 +14,7 @@ from typing import Any
 from iocompare.report.analysis_view import AnalysisView
 from iocompare.report.build import CellSummary, DirectionSummary, Report, environment_facts
 from iocompare.report.json_analysis import analysis_json, cell_analysis
+from iocompare.report.settings import run_settings
 
 SCHEMA_NAME = "iocompare-report"
 SCHEMA_VERSION = 1
@@ -61,6 +62,9 @@ def _cell(summary: CellSummary, facts: dict[str, str], view: AnalysisView) -> di
         "write": _direction(summary.write),
         "total_iops": summary.total_iops.median if summary.total_iops else None,
         "total_bw_bytes_per_s": summary.total_bw_bps.median if summary.total_bw_bps else None,
+        # The figure every other format shows for the cell (docs/statistics.md, "One figure per cell").
+        "geomean_bw_bytes_per_s": summary.geomean_bw_bps,
+        "geomean_iops": summary.geomean_iops,
         "sync_lat_ns_p99": summary.sync_p99_ns,
         "cpu": {"usr_pct": summary.cpu_usr_pct, "sys_pct": summary.cpu_sys_pct},
         "monitor": asdict(summary.monitor),
@@ -79,6 +83,7 @@ def run_identity(report: Report) -> dict[str, Any]:
         "status": info.status.value,
         "created_at": info.created_at,
         "finished_at": info.finished_at,
+        "effective": asdict(run_settings(report.run)),  # how it was configured (report/settings.py)
     }
 
 

@@ -7,9 +7,14 @@ import datetime as dt
 from collections.abc import Sequence
 
 from iocompare.report import analysis_text as text
+from iocompare.report.analysis_text import cell_notes
 from iocompare.report.analysis_view import AnalysisView
 from iocompare.report.build import Report, environment_facts
-from iocompare.report.rows import COLUMNS, UNITS_NOTE, rows
+from iocompare.report.cell_stats import cell_stats
+from iocompare.report.html_view import caveats
+from iocompare.report.rows import COLUMNS, UNITS_NOTE, row
+from iocompare.report.settings import header_lines
+from iocompare.units import format_rate
 
 
 def escape(value: str) -> str:
@@ -62,6 +67,31 @@ def chart_section(charts: Sequence[tuple[str, str, str]]) -> list[str]:
     return lines
 
 
+CI_NOTE = (
+    "the interval after a throughput is its 95 % bootstrap CI (three trials or more; below three none is given, "
+    "since it would be little more than the values themselves)"
+)
+
+
+def with_intervals(report: Report) -> list[tuple[str, ...]]:
+    """The shared result rows (report/rows.py), each throughput followed by the CI of its geometric mean."""
+    stats = cell_stats(report.run, None, report.analysis.policy)
+    position = COLUMNS.index("throughput")
+    out = []
+    for cell in report.cells:
+        for env in report.environments:
+            summary = report.summary(cell, env)
+            if summary is None:
+                continue
+            values = list(row(summary, cell_notes(report.analysis, cell.key, env)).values)
+            found = stats.get((cell.key, env))
+            geo = found.bw_geo if found is not None else None
+            if geo is not None and geo.ci is not None:
+                values[position] += f" ({format_rate(geo.ci.low).removesuffix(' MiB/s')} – {format_rate(geo.ci.high)})"
+            out.append(tuple(values))
+    return out
+
+
 def render_markdown(report: Report, charts: Sequence[tuple[str, str, str]] = ()) -> str:
     """`charts`: PNG files written beside the report (report/write.py), shown after the results."""
     info = report.run.info
@@ -74,15 +104,19 @@ def render_markdown(report: Report, charts: Sequence[tuple[str, str, str]] = ())
         f"Suite `{escape(info.suite_name)}`, started {created}, status **{info.status.value}**, "
         f"{info.trials_ok}/{info.trials_total} trials ok.",
         "",
+        *[f"- {escape(line)}" for line in header_lines(report.run)],
+        "",
     ]
-    if view.baseline is None and report.environments:
-        lines += [
-            f"One environment ({escape(', '.join(report.environments))}): no verdicts; "
-            "artifact checks and stability warnings only.",
-            "",
-        ]
+    found = caveats(report)
+    lines += ["## Read this first", ""]
+    lines += (
+        [f"- {escape(line)}" for line in found]
+        if found
+        else ["No caveat: no software emulation, no memory-backed target, no artifact check fired."]
+    )
+    lines.append("")
     lines += summary_section(view, scope)
-    lines += ["## Results", "", *table(COLUMNS, [r.values for r in rows(report)]), "", f"_{UNITS_NOTE}._", ""]
+    lines += ["## Results", "", *table(COLUMNS, with_intervals(report)), "", f"_{escape(UNITS_NOTE)}; {CI_NOTE}._", ""]
     lines += chart_section(charts)
     lines += analysis_sections(view, scope)
     lines += ["## Host", "", *table(("fact", "value"), sorted(report.run.host_facts.items())), ""]

@@ -46,8 +46,8 @@ def row(summary: CellSummary, analysis_notes: list[str] | None = None) -> Row:
             label,
             summary.environment,
             n,
-            format_rate(summary.total_bw_bps.median if summary.total_bw_bps else None),
-            format_iops(summary.total_iops.median if summary.total_iops else None),
+            format_rate(summary.geomean_bw_bps),
+            format_iops(summary.geomean_iops),
             _latency(summary, "lat_p50_ns"),
             _latency(summary, "lat_p99_ns"),
             _latency(summary, "lat_p999_ns"),
@@ -69,7 +69,8 @@ def rows(report: Report) -> list[Row]:
 
 
 UNITS_NOTE = (
-    "throughput in MiB/s (1 MiB = 1,048,576 bytes), median over trials; latency is fio's total latency "
+    "throughput in MiB/s (1 MiB = 1,048,576 bytes) and IOPS: geometric mean over trials (the verdicts' ratio "
+    "is theirs); latency is fio's total latency "
     "(submission + completion) percentiles from its histogram, median over trials; n = ok/total trials; "
     "notes: stability warnings (CV above 10 %, fewer than 5 trials, first-trial outlier) and the artifact checks "
     "that fired (flag: id, explained below)"

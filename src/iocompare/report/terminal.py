@@ -1,8 +1,10 @@
-"""The report for a terminal (rich): summary and headlines, the result table, then verdicts,
-the artifact checks that fired and the analysis across block sizes. Readable at 160 columns."""
+"""The report for a terminal: the answer first (one line per environment against the baseline, then
+the compact matrix of cells by environments), readable at 80 columns with no number cut; with
+--verbose the result table, verdicts, checks and the analysis across block sizes follow."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -11,14 +13,18 @@ from rich.text import Text
 
 from iocompare.report import analysis_text as text
 from iocompare.report.analysis_view import AnalysisView
+from iocompare.report.answer import LEGEND, environment_summaries, matrix_lines, plain_rows, wrap
 from iocompare.report.build import Report
 from iocompare.report.rows import COLUMNS, UNITS_NOTE, rows
+from iocompare.report.settings import header_lines
 from iocompare.spec.design import stored_design
 from iocompare.units import format_duration
 
 
 def _table(columns: Sequence[str], body: list[tuple[str, ...]], title: str, right: Sequence[int] = ()) -> Table:
     table = Table(*columns, title=title, title_justify="left")
+    for column in table.columns:
+        column.overflow = "fold"  # never "…" in place of a digit
     for i in right:
         table.columns[i].justify = "right"
     previous = None
@@ -92,24 +98,156 @@ def fio_seconds(report: Report) -> float:
     return total
 
 
-def render_terminal(report: Report, out: Console) -> None:
+WARNING_TEXT = {
+    "high-cv": "CV above {cv}",
+    "too-few-trials": "fewer than {n} trials",
+    "first-trial-outlier": "first trial an outlier",
+}
+LISTED = 4
+
+
+def warning_lines(view: AnalysisView) -> list[str]:
+    """Each stability warning once: per environment and kind, the cells it applies to."""
+    by_code: dict[tuple[str, str], list[str]] = {}
+    for (key, env), found in view.warnings.items():
+        for w in found:
+            by_code.setdefault((view.environment(env), w.code), []).append(key)
+    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}  # same environment and cells: one line
+    for (env, code), keys in by_code.items():
+        what = WARNING_TEXT.get(code, code).format(cv=f"{view.policy.cv_limit:.0%}", n=view.policy.min_trials)
+        groups.setdefault((env, tuple(keys)), []).append(what)
+    out = []
+    for (env, cells), whats in groups.items():
+        shown = ", ".join(cells[:LISTED]) + (f" + {len(cells) - LISTED} more" if len(cells) > LISTED else "")
+        out.append(f"{env}: {'; '.join(whats)} in {shown}")
+    return out
+
+
+def flag_lines(view: AnalysisView) -> list[str]:
+    """Each fired check once: per environment and check, in how many cells."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    totals: dict[str, int] = {}
+    for (key, env), results in view.checks.items():
+        totals[env] = totals.get(env, 0) + 1
+        for r in results:
+            if r.fired:
+                groups.setdefault((env, r.check.value, r.label), []).append(key)
+    out = []
+    for (env, check, label), keys in groups.items():
+        where = f"all {len(keys)} cells" if len(keys) == totals[env] and len(keys) > 1 else ", ".join(keys[:LISTED])
+        if len(keys) > LISTED and len(keys) != totals[env]:
+            where += f" + {len(keys) - LISTED} more"
+        out.append(f"{view.environment(env)}: suspect: {label} ({check}) in {where}")
+    return out
+
+
+PROBLEMS_LISTED = 8
+
+
+def problem_lines(report: Report) -> list[str]:
+    """Cells with trials that did not succeed (failed, refused, not applicable), with the reasons:
+    a cell without a number must say why, here as in every format."""
+    out = []
+    for cell in report.cells:
+        for env in report.environments:
+            s = report.summary(cell, env)
+            if s is None or s.n_ok == s.n_total:
+                continue
+            counts = ", ".join(f"{n} {status}" for status, n in s.statuses.items() if status != "ok")
+            out.append(f"{env} {cell.key}: {counts}" + (f": {'; '.join(s.reasons)}" if s.reasons else ""))
+    if len(out) > PROBLEMS_LISTED:
+        out = [*out[:PROBLEMS_LISTED], f"+ {len(out) - PROBLEMS_LISTED} more (--verbose lists every cell)"]
+    return out
+
+
+def answer_lines(report: Report, width: int) -> list[str]:
+    """Everything before the details: header, settings, the per-environment answer, caveats,
+    the matrix and its legend, warnings and flags once each. Plain lines, none wider than `width`."""
+    # Imported here: html_view pulls in the chart statistics, which the plain path does not need.
+    from iocompare.report.html_view import caveats
+
     info = report.run.info
     view = report.analysis
-    scope = f"against {view.baseline}" if view.baseline else ""
-    _line(out, f"run {info.id} ({info.name}): suite {info.suite_name}, {info.status.value}", "bold")
+    lines: list[str] = []
+
+    def add(text: str, indent: str = "") -> None:
+        lines.extend(wrap(text, width, indent))
+
+    created = dt.datetime.fromtimestamp(info.created_at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    add(f"run {info.id} ({info.name}): {info.status.value}, {info.trials_ok}/{info.trials_total} trials ok, {created}")
+    for line in header_lines(report.run):
+        add(line, "  ")
     design = stored_design(report.run.suite_json)
     if design is not None:
-        _line(out, f"{design}; {len(report.run.trials)} trials, fio {format_duration(fio_seconds(report))}", "dim")
-    if view.baseline is None and report.environments:
-        _line(
-            out,
-            f"one environment ({', '.join(report.environments)}): no verdicts; "
-            "artifact checks and stability warnings only",
+        add(f"{design}; {len(report.run.trials)} trials, fio {format_duration(fio_seconds(report))}", "  ")
+    lines.append("")
+    summaries = environment_summaries(report)
+    if view.baseline is not None:
+        p = view.policy
+        add(
+            f"against {view.baseline}: throughput, geometric mean of the cell ratios (flagged cells left out); "
+            f"noise threshold {p.noise:.0%}, at least {p.min_trials} trials a side",
         )
-    render_summary(view, out, scope)
+        for summary in summaries:
+            add("  " + summary.line(), "      ")
+    elif report.environments:
+        add(f"one environment ({', '.join(report.environments)}): no verdicts; artifact checks and warnings only")
+    found = caveats(report, flags=False, warnings=False)
+    if found:
+        lines.append("")
+        add("read this first:")
+        for line in found:
+            add("  " + line, "    ")
+    matrix = matrix_lines(report, width)
+    if matrix:
+        lines.append("")
+        lines += matrix
+        add(LEGEND if view.baseline is not None else LEGEND.split(";")[0])
+    return lines
+
+
+def render_terminal(report: Report, out: Console, *, verbose: bool = False) -> None:
+    """The answer first (readable at 80 columns, numbers never cut), then, with `verbose`, the
+    results table, verdicts with p-values, checks with evidence and the analysis across block sizes."""
+    width = out.width
+    for line in answer_lines(report, width):
+        _line(out, line)
+    view = report.analysis
+    flags, warnings, problems = flag_lines(view), warning_lines(view), problem_lines(report)
+    if problems:
+        _line(out, "")
+        _line(out, "trials that did not succeed:")
+        for line in problems:
+            for part in wrap("  " + line, width, "    "):
+                _line(out, part)
+    if flags:
+        _line(out, "")
+        _line(out, "artifact checks that fired (suspect, never corrected):")
+        for line in flags:
+            for part in wrap("  " + line, width, "    "):
+                _line(out, part)
+    if warnings:
+        _line(out, "")
+        _line(out, "stability warnings:")
+        for line in warnings:
+            for part in wrap("  " + line, width, "    "):
+                _line(out, part)
+    if not verbose:
+        _line(out, "")
+        for part in wrap(
+            "details (--verbose): every cell's latency and CPU, verdicts with p-values, the checks' evidence, "
+            "ratios across block sizes",
+            width,
+        ):
+            _line(out, part, "dim")
+        return
+    scope = f"against {view.baseline}" if view.baseline else ""
+    out.print()
     table = Table(*COLUMNS, title="results", title_justify="left")
-    for column in table.columns[2:9]:
-        column.justify = "right"
+    for index, column in enumerate(table.columns):
+        column.overflow = "fold"  # wrap inside the cell rather than cut a number with "…"
+        if 2 <= index <= 8:
+            column.justify = "right"
     previous_cell = None
     for r in rows(report):
         if previous_cell is not None and r.values[0] != previous_cell:
@@ -118,4 +256,10 @@ def render_terminal(report: Report, out: Console) -> None:
         table.add_row(*(Text(v) for v in r.values), style=None if r.ok else "yellow")
     out.print(table)
     _line(out, UNITS_NOTE, "dim")
+    render_summary(view, out, scope)
     render_analysis(view, out, scope)
+
+
+def render_plain(report: Report) -> str:
+    """`--plain`: tab-separated values, a header row first, for scripts."""
+    return "".join("\t".join(row) + "\n" for row in plain_rows(report))
