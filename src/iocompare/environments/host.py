@@ -15,7 +15,7 @@ from iocompare.engines.fio_job import render_layout_job
 from iocompare.environments.base import CacheLayer, Environment, Instance, RunContext, SpaceNeed
 from iocompare.environments.blockdev import device_facts, is_block_device
 from iocompare.errors import ToolError, UserError
-from iocompare.facts.probe import storage_facts
+from iocompare.facts.probe import clock_facts, storage_facts
 from iocompare.model import FioRun
 from iocompare.system.proc import describe_failure, run
 from iocompare.units import short_size
@@ -181,6 +181,7 @@ class HostEnvironment(Environment):
                 "kind": self.kind,
                 "fio_version": self.context.fio.version,
                 "fio_path": self.context.fio.path,
+                **clock_facts(),
                 **(
                     device_facts(self.context.target)
                     if self.block_device

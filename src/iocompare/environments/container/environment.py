@@ -45,7 +45,7 @@ from iocompare.environments.host import check_target
 from iocompare.environments.image import ImageInfo
 from iocompare.errors import UserError
 from iocompare.facts.judge import storage_facts_for
-from iocompare.facts.probe import Mount, mount_holding, storage_facts
+from iocompare.facts.probe import Mount, clock_facts, mount_holding, storage_facts
 from iocompare.system.resources import Resource, RunResources
 from iocompare.units import short_size
 
@@ -275,6 +275,7 @@ class ContainerEnvironment(Environment):
             "network": "none",
             "mount_kind": self.variant.mount_kind,
             "container_target_path": TARGET_IN_CONTAINER,
+            **clock_facts(),  # one kernel: fio in the container is timed by the host's clock
         }
         host = storage_facts(self.host_storage_path)
         facts["host_fs_type"] = host.pop("fs_type")
