@@ -8,10 +8,12 @@ on clock grounds alone. Where either side's clock is coarse, those checks say so
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 from iocompare.analysis.artifacts import CheckId, CheckResult, CheckStatus
 from iocompare.facts.judge import LatencyClock, latency_clock
+from iocompare.model import DirectionResult, Percentiles
 from iocompare.store.records import StoredRun
 
 # Checks whose evidence is a latency figure: meaningless on a coarse clock.
@@ -65,3 +67,34 @@ def guard_latency_checks(
         out.append(result)
     out.append(check_coarse_clock(mine))
     return tuple(out)
+
+
+def _blank(side: DirectionResult | None) -> DirectionResult | None:
+    if side is None:
+        return None
+    return dataclasses.replace(
+        side, lat_mean_ns=None, lat_min_ns=None, lat_max_ns=None, lat=Percentiles(), clat=Percentiles()
+    )
+
+
+def without_coarse_latency(run: StoredRun) -> tuple[StoredRun, dict[str, LatencyClock]]:
+    """The run with every latency figure of a coarse-clocked environment removed (None), so no
+    report, chart, curve or latency verdict shows "0 ns"; and each environment's clock, for the
+    renderers to say why (LatencyClock.shown)."""
+    clocks = environment_clocks(run)
+    coarse = {name for name, clock in clocks.items() if clock.measurable is False}
+    if not coarse:
+        return run, clocks
+    trials = []
+    for stored in run.trials:
+        result = stored.result
+        if result is not None and stored.trial.environment in coarse:
+            result = dataclasses.replace(
+                result,
+                read=_blank(result.read),
+                write=_blank(result.write),
+                sync=None if result.sync is None else Percentiles(),
+            )
+            stored = dataclasses.replace(stored, result=result)
+        trials.append(stored)
+    return dataclasses.replace(run, trials=trials), clocks
