@@ -212,6 +212,7 @@ class Runner:
                 cell.working_set_bytes, timeout_s=TIMEOUT_SLACK_S + cell.working_set_bytes / LAYOUT_MIN_BPS
             )
             self.idle.after_layout(time.monotonic() - layout_started)
+            facts.update(environment.working_set_facts(cell.working_set_bytes))
             job_text = render_job(
                 cell,
                 filename=environment.working_set_path(cell.working_set_bytes),
