@@ -44,6 +44,7 @@ SHORT_SUITE = """
 name = "microvm"
 runtime_s = 1
 ramp_s = 0
+settle_s = 0       # plumbing; equal idle is tested in test_clock_shared_idle.py
 repeat = 1
 max_repeat = 1     # no adaptive extra rounds: this tests the plumbing, not the statistics
 references = false

@@ -185,6 +185,11 @@ class WorkingSet(BaseModel):
         strict=False,
         description="What to do with a cell whose working set is too small: refuse or label it.",
     )
+    shared: bool = Field(
+        default=True,
+        description="One file per storage path, read by every environment that reaches it (host, bind mounts, "
+        "raw-disk microVMs); false gives each environment its own file. host:twin always has its own.",
+    )
 
 
 class SteadyStateRule(BaseModel):
