@@ -113,3 +113,25 @@ def test_the_space_plan_counts_a_shared_file_once(tmp_path):
     envs = {"host": HostEnvironment("host", separate), "again": HostEnvironment("again", separate)}
     (fs,) = plan_space(envs, working_set_bytes=size, floor_bytes=size, reserve=Reserve(0, 0.0)).filesystems
     assert fs.needed_bytes == 2 * size
+
+
+@pytest.mark.parametrize(
+    ("name", "shares"),
+    [
+        ("host", True),
+        ("host:twin", False),
+        ("podman", True),
+        ("docker:volume", False),
+        ("podman:tmpfs", False),
+        ("qemu", True),
+        ("qemu:cache=writeback", True),
+        ("qemu:fs", False),
+        ("firecracker:fs,io_engine=async", False),
+    ],
+)
+def test_which_environments_reach_the_shared_file(tmp_path, name, shares):
+    from iocompare.environments.shared import reaches_shared_file
+
+    assert reaches_shared_file(name) is shares
+    if name.startswith("host"):  # the environment itself agrees with the rule
+        assert HostEnvironment(name, context(tmp_path)).shares_working_set is shares

@@ -26,6 +26,15 @@ from iocompare.units import short_size
 SHARED_DIRECTORY = "shared"
 
 
+def reaches_shared_file(name: str) -> bool:
+    """Whether the environment named `name` reads the shared file (on a directory target, sharing on):
+    the rule each environment applies, by name, for estimates made before any is created."""
+    kind, _, variant = name.partition(":")
+    if kind in ("host", "docker", "podman"):
+        return variant == ""  # host:twin keeps its own on purpose; volume, overlay, tmpfs differ
+    return kind in ("qemu", "firecracker") and "fs" not in variant.split(",")
+
+
 def working_set_name(size_bytes: int) -> str:
     return f"working-set-{short_size(size_bytes)}.dat"
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.table import Table
 
+from iocompare.environments.shared import reaches_shared_file
 from iocompare.spec.design import cost_range, describe_design
 from iocompare.spec.expand import Plan
 from iocompare.store.records import STORED_BYTES_PER_TRIAL
@@ -28,10 +29,13 @@ class Estimate:
 def estimate(plan: Plan) -> Estimate:
     sizes = {cell.working_set_bytes for cell in plan.cells}
     per_environment = sum(sizes)
-    layout_s = len(plan.environments) * per_environment / LAYOUT_BPS
+    sharing = [e for e in plan.environments if plan.suite.working_set.shared and reaches_shared_file(e)]
+    files = len(plan.environments) - len(sharing) + (1 if sharing else 0)  # one shared file for them all
+    layout_s = files * per_environment / LAYOUT_BPS
+    per_trial_s = max(OVERHEAD_PER_TRIAL_S, plan.suite.settle_s)  # start-up happens inside the settle time
     return Estimate(
-        duration_s=plan.fio_seconds + OVERHEAD_PER_TRIAL_S * len(plan.trials) + layout_s,
-        scratch_bytes=per_environment * len(plan.environments),
+        duration_s=plan.fio_seconds + per_trial_s * len(plan.trials) + layout_s,
+        scratch_bytes=per_environment * files,
         database_bytes=STORED_BYTES_PER_TRIAL * len(plan.trials),
     )
 
