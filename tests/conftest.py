@@ -13,6 +13,7 @@ TINY_SUITE = """
 name = "tiny"
 runtime_s = 1
 ramp_s = 0
+settle_s = 0      # plumbing tests: no equal idle (tests/integration/test_clock_shared_idle.py has it)
 repeat = {repeat}
 max_repeat = {repeat}
 environments = {environments}

@@ -44,6 +44,7 @@ SHORT_SUITE = """
 name = "microvm"
 runtime_s = 1
 ramp_s = 0
+settle_s = 0       # plumbing; equal idle is tested in test_clock_shared_idle.py
 repeat = 1
 max_repeat = 1     # no adaptive extra rounds: this tests the plumbing, not the statistics
 references = false
@@ -167,7 +168,8 @@ def test_boot_timeout_fails_with_the_console_and_leaves_nothing(qemu_env):
         assert "timed out after 1 s while booting" in message and "console" in message
         assert isinstance(caught.value, GuestFailure)  # the whole console log, for the trial record
         assert caught.value.console == "" or caught.value.console.splitlines()[-1] in message
-        assert [p.name for p in Path(env.scratch).iterdir()] == ["disk.img"]  # the VM directory is gone
+        assert list(Path(env.scratch).iterdir()) == []  # the VM directory is gone
+        assert env.disk.name == "working-set-32m.dat" and env.disk.exists()  # the raw disk is the shared file
     assert qemu_processes("iocompare-qemutest") == []
     assert os.listdir(target) == []
 

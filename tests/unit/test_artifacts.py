@@ -76,7 +76,8 @@ def test_a_clean_configuration_fires_nothing(cell):
     )
     facts = {"accelerator": "kvm", "host_page_cache_in_path": "no"}
     results = check_cell(evidence(cell, facts=facts, kind="qemu"), refs)
-    assert [r.check for r in results] == list(CheckId)
+    # coarse-clock and burst-credit need the whole run (analysis/clock.py, burst.py): added by check_run
+    assert [r.check for r in results] == [c for c in CheckId if c not in (CheckId.COARSE_CLOCK, CheckId.BURST_CREDIT)]
     assert not [r for r in results if r.fired], [r.explanation for r in results if r.fired]
     assert {r.status for r in results} <= {CheckStatus.PASSED, CheckStatus.NOT_APPLICABLE}
 

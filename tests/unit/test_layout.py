@@ -25,8 +25,9 @@ FLOORS: list[set[str]] = [
 ]
 FLOOR_OF = {package: index for index, floor in enumerate(FLOORS) for package in floor}
 
-# environments/: registry -> wings (container, microvm) -> host -> blockdev, image, base
+# environments/: registry -> wings (container, microvm) -> host -> blockdev, image, base -> shared, extents
 ENVIRONMENT_FLOORS: list[set[str]] = [
+    {"shared", "extents"},
     {"base", "image", "blockdev"},
     {"host"},
     {"container", "microvm"},

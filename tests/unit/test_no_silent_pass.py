@@ -25,6 +25,8 @@ NAMES_WHAT_IS_MISSING = {
     CheckId.FLUSH: "storage path",
     CheckId.RUN_SANITY: "exit status",
     CheckId.SOFTWARE_EMULATION: "accelerator",
+    CheckId.COARSE_CLOCK: "clocksource",
+    CheckId.BURST_CREDIT: "idle time",
 }
 
 

@@ -50,7 +50,7 @@ def test_tcg_command_line():
     assert option(argv, "-M") == ["microvm,acpi=on"]
     assert option(argv, "-accel") == ["tcg"] and option(argv, "-cpu") == ["max"]
     assert option(argv, "-m") == ["512"] and option(argv, "-smp") == ["2"]
-    assert option(argv, "-append") == [KERNEL_CMDLINE] and "console=ttyS0" in KERNEL_CMDLINE
+    assert option(argv, "-append") == [f"{KERNEL_CMDLINE} tsc=reliable"] and "console=ttyS0" in KERNEL_CMDLINE
     assert {"-nodefaults", "-no-user-config", "-no-reboot"} <= set(argv)
     assert option(argv, "-serial") == ["chardev:console"]
     drives = option(argv, "-drive")
@@ -157,8 +157,10 @@ def test_init_script_has_every_command_and_no_placeholders():
 def test_tcg_guest_is_told_the_tsc_rate_kvm_is_not():
     from iocompare.environments.microvm.qemu import host_tsc_khz
 
-    assert option(command(tsc_khz=2596124).argv(), "-append") == [f"{KERNEL_CMDLINE} tsc_early_khz=2596124"]
-    assert option(command(tsc_khz=None).argv(), "-append") == [KERNEL_CMDLINE]
+    assert option(command(tsc_khz=2596124).argv(), "-append") == [
+        f"{KERNEL_CMDLINE} tsc=reliable tsc_early_khz=2596124"
+    ]
+    assert option(command(tsc_khz=None).argv(), "-append") == [f"{KERNEL_CMDLINE} tsc=reliable"]
     assert option(command(accelerator="kvm", tsc_khz=2596124).argv(), "-append") == [KERNEL_CMDLINE]
     cpuinfo = "processor\t: 0\ncpu MHz\t\t: 2596.124\nflags\t\t: fpu tsc constant_tsc nonstop_tsc\n"
     assert host_tsc_khz(cpuinfo) == 2596124

@@ -28,6 +28,8 @@ class CheckId(str, enum.Enum):
     FLUSH = "flush-not-honoured"
     RUN_SANITY = "run-sanity"
     SOFTWARE_EMULATION = "software-emulation"
+    COARSE_CLOCK = "coarse-clock"  # analysis/clock.py
+    BURST_CREDIT = "burst-credit"  # analysis/burst.py
 
 
 class CheckStatus(str, enum.Enum):

@@ -22,6 +22,8 @@ from iocompare.analysis.artifacts import (
     sync_p50,
 )
 from iocompare.analysis.baseline import kind_of
+from iocompare.analysis.burst import check_burst_credit
+from iocompare.analysis.clock import environment_clocks, guard_latency_checks
 from iocompare.analysis.compare import run_baseline
 from iocompare.facts import registry as fk
 from iocompare.model import Cell, Pattern, Sample
@@ -96,6 +98,7 @@ def check_run(
     qd1, host_probe = _find(cells, ref, _is_qd1_read), _find(cells, ref, _is_probe)
     memory = fk.MEMORY_BYTES.get(run.host_facts)
     ref_facts = dict(run.environments.get(ref, ("", {}))[1])
+    clocks, grouped = environment_clocks(run), by_cell_and_environment(run.trials)
     out = {}
     for (key, env), ev in cells.items():
         env_probe = _find(cells, env, _is_probe)
@@ -110,7 +113,11 @@ def check_run(
             reference_facts=host_cell.facts if host_cell else ref_facts,
             reference_name="the host" if ref == "host" else ref,
         )
-        out[(key, env)] = check_cell(ev, refs, thresholds)
+        checks = guard_latency_checks(
+            check_cell(ev, refs, thresholds), clocks[env], clocks.get(ref), refs.reference_name
+        )
+        reference_trials = None if env == ref else grouped.get((key, ref))
+        out[(key, env)] = (*checks, check_burst_credit(grouped[(key, env)], reference_trials, refs.reference_name))
     return out
 
 

@@ -21,6 +21,7 @@ from iocompare.environments.base import Environment, RunContext
 from iocompare.environments.blockdev import guard, is_block_device
 from iocompare.environments.container.labels import remove_dead_leftovers
 from iocompare.environments.host import check_target
+from iocompare.environments.shared import SharedWorkingSets
 from iocompare.errors import ExitCode, UserError
 from iocompare.execute import launch
 from iocompare.execute.applicability import preview
@@ -447,7 +448,11 @@ def _dry_run(
     except UserError:
         fio = FioBinary(fio_path or "fio", "not installed")
     context = RunContext(
-        target=target_dir, run_tag="dry-run", fio=fio, resources=RunResources("dry-run", persist=False)
+        target=target_dir,
+        run_tag="dry-run",
+        fio=fio,
+        resources=RunResources("dry-run", persist=False),
+        working_sets=SharedWorkingSets(suite.working_set.shared),
     )
     usable = [n for n in suite.environments if registry.choose(n).unavailable_reason is None]
     environments = launch.create_environments(tuple(usable), context)

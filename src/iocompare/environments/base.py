@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import ClassVar, Generic, Self, TypeVar
 
 from iocompare.engines.fio_binary import FioBinary
+from iocompare.environments.shared import SharedWorkingSets
 from iocompare.facts import registry as fk
 from iocompare.model import FioRun
 from iocompare.system.proc import kill_tree
@@ -39,6 +40,7 @@ class SpaceNeed:
     size_bytes: int
     what: str
     scales_with_working_set: bool = True  # False for fixed costs (images, guest artifacts)
+    shared_as: Path | None = None  # a file several environments share: counted once (environments/shared.py)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,14 @@ class RunContext:
     # Register everything created here (paths, containers, volumes, processes, mounts), so a run
     # killed by SIGKILL is cleaned up by the next start. Environments call resources.add_*().
     resources: RunResources = field(default_factory=lambda: RunResources("in-memory", persist=False))
+    # One working-set file per storage path, shared where environments reach the same one
+    # (environments/shared.py); enabled=False gives each environment its own file.
+    working_sets: SharedWorkingSets = field(default_factory=SharedWorkingSets)
+
+    @property
+    def run_dir(self) -> Path:
+        """The run's directory on the target filesystem (every environment's files are under it)."""
+        return self.target / f"iocompare-{self.run_tag}"
 
 
 Live = TypeVar("Live")
@@ -180,6 +190,10 @@ class Environment(abc.ABC):
     def space_needs(self, working_set_bytes: int) -> Sequence[SpaceNeed]:
         """What this environment will write on which filesystem, at its peak."""
         return (SpaceNeed(self.context.target, working_set_bytes, f"{self.name}: working set"),)
+
+    def working_set_facts(self, size_bytes: int) -> Mapping[str, str]:
+        """After the layout: the working set's host file and its extents (none where it has no host file)."""
+        return {}
 
     def logical_block_size(self) -> int | None:
         return fk.LOGICAL_BLOCK_SIZE.get(self.facts())

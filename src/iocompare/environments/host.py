@@ -14,8 +14,9 @@ from iocompare.engines.fio_argv import fio_argv
 from iocompare.engines.fio_job import render_layout_job
 from iocompare.environments.base import CacheLayer, Environment, Instance, RunContext, SpaceNeed
 from iocompare.environments.blockdev import device_facts, is_block_device
+from iocompare.environments.extents import working_set_facts
 from iocompare.errors import ToolError, UserError
-from iocompare.facts.probe import storage_facts
+from iocompare.facts.probe import clock_facts, storage_facts
 from iocompare.model import FioRun
 from iocompare.system.proc import describe_failure, run
 from iocompare.units import short_size
@@ -67,6 +68,19 @@ def run_fio_in(
         shutil.rmtree(work, ignore_errors=True)
 
 
+def lay_out_on_host(directory: Path, fio_path: str, path: Path, size_bytes: int, *, timeout_s: float) -> None:
+    """Write a working-set file with the host's fio (sequential, end_fsync): the shared file, for
+    whichever environment needs it first (job files go to `directory`)."""
+    fio_run = run_fio_in(
+        directory, fio_path, render_layout_job(filename=str(path), size_bytes=size_bytes), timeout_s=timeout_s
+    )
+    if fio_run.exit_code != 0:
+        raise ToolError(
+            f"laying out the working set {path} failed:\n"
+            + describe_failure(fio_run.argv, fio_run.exit_code, fio_run.stderr)
+        )
+
+
 class HostInstance(Instance):
     def __init__(self, environment: HostEnvironment) -> None:
         self._env = environment
@@ -115,6 +129,10 @@ class HostEnvironment(Environment):
         self.scratch = base / f"iocompare-{context.run_tag}" / name.replace(":", "-")
         self._facts: dict[str, str] | None = None
         self._laid_out: set[int] = set()
+        # The twin keeps its own file on purpose: host against host:twin calibrates placement.
+        self.shares_working_set = (
+            context.working_sets.enabled and not self.block_device and name.partition(":")[2] != "twin"
+        )
 
     @property
     def host_storage_path(self) -> Path:
@@ -125,6 +143,9 @@ class HostEnvironment(Environment):
     def space_needs(self, working_set_bytes: int) -> Sequence[SpaceNeed]:
         if self.block_device:
             return ()  # the device is overwritten in place; nothing grows on a filesystem
+        if self.shares_working_set:
+            shared = self.context.working_sets.path(self.context.run_dir, working_set_bytes)
+            return (SpaceNeed(self.context.target, working_set_bytes, "shared working set", shared_as=shared),)
         return super().space_needs(working_set_bytes)
 
     def setup(self) -> None:
@@ -135,9 +156,13 @@ class HostEnvironment(Environment):
             self.context.resources.add_path(self.scratch, note=f"{self.name} scratch directory"),
         ]
         self.scratch.mkdir(parents=True, exist_ok=True)
+        if self.shares_working_set:
+            self.context.working_sets.acquire(self.name, self.context.run_dir, self.context.resources)
 
     def teardown(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)
+        if self.shares_working_set:
+            self.context.working_sets.release(self.name, self.context.run_dir, self.context.resources)
         try:
             self.scratch.parent.rmdir()  # the run's directory, once no environment uses it
         except OSError:
@@ -149,9 +174,26 @@ class HostEnvironment(Environment):
     def working_set_path(self, size_bytes: int) -> str:
         if self.block_device:
             return str(self.context.target)
+        if self.shares_working_set:
+            return str(self.context.working_sets.path(self.context.run_dir, size_bytes))
         return str(self.scratch / f"working-set-{short_size(size_bytes)}.dat")
 
+    def working_set_facts(self, size_bytes: int) -> Mapping[str, str]:
+        if self.block_device:
+            return {}
+        users = self.context.working_sets.users() if self.shares_working_set else ()
+        return working_set_facts(Path(self.working_set_path(size_bytes)), users)
+
     def ensure_working_set(self, size_bytes: int, *, timeout_s: float) -> None:
+        if self.shares_working_set:
+            self.context.working_sets.ensure(
+                self.context.run_dir,
+                size_bytes,
+                lambda path: lay_out_on_host(
+                    self.scratch, self.context.fio.path, path, size_bytes, timeout_s=timeout_s
+                ),
+            )
+            return
         path = Path(self.working_set_path(size_bytes))
         if size_bytes in self._laid_out or (
             not self.block_device and path.exists() and path.stat().st_size == size_bytes
@@ -181,6 +223,7 @@ class HostEnvironment(Environment):
                 "kind": self.kind,
                 "fio_version": self.context.fio.version,
                 "fio_path": self.context.fio.path,
+                **clock_facts(),
                 **(
                     device_facts(self.context.target)
                     if self.block_device

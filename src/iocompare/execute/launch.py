@@ -11,6 +11,7 @@ from pathlib import Path
 from iocompare.engines.fio_binary import FioBinary
 from iocompare.environments import registry
 from iocompare.environments.base import Environment, RunContext, SpaceNeed
+from iocompare.environments.shared import SharedWorkingSets
 from iocompare.errors import UserError
 from iocompare.execute.runner import Runner, RunObserver, RunSummary
 from iocompare.execute.space import Reserve, SpacePlan, existing_ancestor, plan_space
@@ -130,7 +131,13 @@ def execute(
     `.run_id` and `.removed` attached for the message.
     """
     resources = RunResources(launch.run_tag, description=launch.description, database=launch.db_path)
-    context = RunContext(target=launch.target, run_tag=launch.run_tag, fio=launch.fio, resources=resources)
+    context = RunContext(
+        target=launch.target,
+        run_tag=launch.run_tag,
+        fio=launch.fio,
+        resources=resources,
+        working_sets=SharedWorkingSets(launch.suite.working_set.shared),
+    )
     run_id: int | None = None
     removed: list[str] = []
     with terminate_as_interrupt():

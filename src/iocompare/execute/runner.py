@@ -12,12 +12,14 @@ from typing import Protocol
 
 from iocompare.analysis.compare import metric_values
 from iocompare.analysis.stopping import Stop, StopDecision
+from iocompare.engines.fio_clock import latency_grid_facts
 from iocompare.engines.fio_job import render_job
 from iocompare.engines.fio_parse import parse_fio_output_detailed
 from iocompare.environments.base import Environment
 from iocompare.errors import IocompareError
 from iocompare.execute.adaptive import decide, extra_round
 from iocompare.execute.applicability import judge
+from iocompare.execute.settle import IdleClock
 from iocompare.facts import registry as fk
 from iocompare.model import FioResult, FioRun, Sample, Trial, TrialStatus
 from iocompare.monitor import Monitor
@@ -98,6 +100,7 @@ class Runner:
         # What the stopping rule reads, kept in memory: re-reading the whole run from SQLite
         # after every round grows with the run. A resumed run starts from what is stored.
         self._finished: list[StoredTrial] = []
+        self.idle = IdleClock(plan.suite.settle_s)
 
     def run(self, run_id: int) -> RunSummary:
         self._run_id = run_id
@@ -204,9 +207,12 @@ class Runner:
             )
             return TrialOutcome(TrialStatus.FAILED, self.stopped_reason, None, None, facts, ())
         try:
+            layout_started = time.monotonic()
             environment.ensure_working_set(
                 cell.working_set_bytes, timeout_s=TIMEOUT_SLACK_S + cell.working_set_bytes / LAYOUT_MIN_BPS
             )
+            self.idle.after_layout(time.monotonic() - layout_started)
+            facts.update(environment.working_set_facts(cell.working_set_bytes))
             job_text = render_job(
                 cell,
                 filename=environment.working_set_path(cell.working_set_bytes),
@@ -214,8 +220,12 @@ class Runner:
                 steady_state=self._steady_state,
             )
             facts["fio_job"] = job_text
+            self.idle.startup_begins()
             with environment.instance() as instance:
                 facts.update(instance.prepare())
+                if "working_set_laid_out_per_trial" in facts:
+                    self.idle.io_ended()  # laid out in this fresh instance: that was IO too
+                facts.update(self.idle.wait())  # equal idle before fio (execute/settle.py)
 
                 def on_sample(sample: Sample) -> None:
                     self.observer.sample(trial, sample)
@@ -232,7 +242,10 @@ class Runner:
                     pids=instance.pids_to_monitor,
                     on_sample=on_sample,
                 ) as monitor:
-                    raw = instance.run_fio(job_text, timeout_s=TIMEOUT_FACTOR * cell.seconds + TIMEOUT_SLACK_S)
+                    try:
+                        raw = instance.run_fio(job_text, timeout_s=TIMEOUT_FACTOR * cell.seconds + TIMEOUT_SLACK_S)
+                    finally:
+                        self.idle.io_ended()
                 facts.update(instance.after_run_facts())
             samples = tuple(monitor.samples)
         except IocompareError as exc:
@@ -250,6 +263,7 @@ class Runner:
             return TrialOutcome(TrialStatus.FAILED, reason, None, raw, facts, samples)
         result = parsed.result
         facts["percentile_source"] = parsed.percentile_source.value
+        facts.update(latency_grid_facts(raw.output_json))  # the clock fio's latencies were timed with
         if raw.exit_code != 0 or result.error:
             reason = f"fio exited with {raw.exit_code} (error {result.error}): {raw.stderr.strip()[-500:]}"
             return TrialOutcome(TrialStatus.FAILED, reason, result, raw, facts, samples)

@@ -90,8 +90,13 @@ def plan_space(
 ) -> SpacePlan:
     """The largest working set (a power of two, at most the requested one) that fits everywhere."""
     groups: dict[int, list[tuple[str, SpaceNeed]]] = {}
+    shared: set[Path] = set()
     for name, environment in environments.items():
         for need in environment.space_needs(working_set_bytes):
+            if need.shared_as is not None:
+                if need.shared_as in shared:
+                    continue  # one file for every environment that shares it
+                shared.add(need.shared_as)
             groups.setdefault(_filesystem_key(need.path), []).append((name, need))
     for need in extra_needs:
         groups.setdefault(_filesystem_key(need.path), []).append(("iocompare", need))

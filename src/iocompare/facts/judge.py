@@ -4,9 +4,11 @@ None (not known from what was recorded): a caller that gets None says "not evalu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from iocompare.facts import registry as fk
+from iocompare.units import format_ns
 
 # Filesystems whose numbers measure memory, or that drop O_DIRECT: detected by type, never by
 # fio's exit code (tmpfs accepts O_DIRECT since Linux 6.6 but still measures RAM).
@@ -65,3 +67,46 @@ def storage_facts_for(fs_type: str) -> dict[str, str]:
     if drops_direct_io(fs_type):
         facts[fk.DIRECT_IO_HONOURED.name] = "no"
     return facts
+
+
+# Clocksources that advance once per timer tick (1-10 ms): fio's latencies are then 0 or whole ticks.
+TICK_CLOCKSOURCES = frozenset({"jiffies", "refined-jiffies"})
+
+
+@dataclass(frozen=True)
+class LatencyClock:
+    """Can latency be measured where fio ran? `measurable` is None when nothing was recorded."""
+
+    measurable: bool | None
+    resolution_ns: float | None  # the clock's step, when coarse and seen in the histogram
+    why: str  # one line: what was seen
+
+    @property
+    def shown(self) -> str:
+        """What a report prints instead of a coarse latency figure."""
+        about = format_ns(self.resolution_ns) if self.resolution_ns else "one timer tick"
+        return f"not measurable (clock resolution ≈ {about})"
+
+
+def latency_clock(facts_per_trial: Sequence[Mapping[str, str]]) -> LatencyClock:
+    """The one decision of whether latency figures mean anything, over the facts of a cell's trials
+    (environment facts overlaid with each trial's): coarse when the clocksource ticks (jiffies) or
+    any trial's histogram sat on a coarse grid (engines/fio_clock.py); measurable when the clock
+    is known and fine; unknown otherwise."""
+    sources = [s for s in (fk.CLOCKSOURCE.get(f) for f in facts_per_trial) if s]
+    quantised = [q for q in (fk.LATENCY_QUANTISED.get(f) for f in facts_per_trial) if q is not None]
+    steps = [s for s in (fk.LATENCY_RESOLUTION_NS.get(f) for f in facts_per_trial) if s]
+    step = max(steps) if steps else None
+    ticking = sorted({s for s in sources if s in TICK_CLOCKSOURCES})
+    if ticking or any(quantised):
+        seen = []
+        if ticking:
+            seen.append(f"clocksource {', '.join(ticking)}")
+        if any(quantised):
+            grid = f"on a {format_ns(step)} grid" if step else "at 0 ns"
+            seen.append(f"{sum(quantised)} of {len(quantised)} trials' latencies {grid}")
+        return LatencyClock(False, step, "; ".join(seen))
+    if sources or quantised:
+        shown = ", ".join(sorted(set(sources))) or "clock"
+        return LatencyClock(True, None, f"{shown}: latencies on a fine grid")
+    return LatencyClock(None, None, "neither the clocksource nor a latency histogram was recorded")

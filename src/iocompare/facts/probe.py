@@ -35,7 +35,24 @@ def host_facts() -> dict[str, str]:
         "memory_bytes": str(psutil.virtual_memory().total),
         "python": platform.python_version(),
         "iocompare": iocompare.__version__,
+        **clock_facts(),
     }
+
+
+CLOCKSOURCE_DIR = Path("/sys/devices/system/clocksource/clocksource0")
+
+
+def clock_facts(directory: Path = CLOCKSOURCE_DIR) -> dict[str, str]:
+    """The kernel clocksource fio's latencies are timed with, and the ones it could use instead."""
+    facts = {}
+    for name, file in (("clocksource", "current_clocksource"), ("clocksources_available", "available_clocksource")):
+        try:
+            value = ",".join((directory / file).read_text().split())
+        except OSError:
+            continue
+        if value:
+            facts[name] = value
+    return facts
 
 
 def _os_release() -> str:

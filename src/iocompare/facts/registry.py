@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from iocompare.units import format_size
+from iocompare.units import format_ns, format_size
 
 T = TypeVar("T")
 
@@ -102,7 +102,15 @@ CPU_COUNT = count("cpu_count", "CPUs")
 MEMORY_BYTES = size("memory_bytes", "memory")
 PYTHON = text("python", "Python")
 IOCOMPARE = text("iocompare", "iocompare version")
-CLOCKSOURCE = text("clocksource", "clock source")
+CLOCKSOURCE = text("clocksource", "clock source")  # where fio runs: the host's, or the guest kernel's
+
+# -- clocks (what latency can be measured with) ----------------------------------------------
+HOST_CLOCKSOURCE = text("host_clocksource", "host clock source")
+CLOCKSOURCES_AVAILABLE = text("clocksources_available", "clock sources available")
+CLOCKSOURCE_CHOSEN_BY = text("clocksource_chosen_by", "clock source chosen by")
+LATENCY_QUANTISED = flag("latency_quantised", "latency on a coarse clock grid")
+LATENCY_RESOLUTION_NS = FactKey("latency_resolution_ns", "latency clock resolution", float, format_ns, "ns")
+LATENCY_ZERO_NS_SHARE = FactKey("latency_zero_ns_share", "share of IOs timed at 0 ns", float, lambda v: f"{v:.1%}")
 
 # -- the storage under test -------------------------------------------------------------------
 TARGET_PATH = text("target_path", "target path")
@@ -152,6 +160,14 @@ DRIVE_CACHE = text("drive_cache", "drive cache mode")
 DRIVE_AIO = text("drive_aio", "drive AIO")
 GUEST_MEMORY_BYTES = size("guest_memory_bytes", "guest memory")
 CONTAINER_START_S = seconds("container_start_s", "container start")
+
+# -- idle before fio (burst credit) and the shared working set --------------------------------
+IDLE_GAP_S = seconds("idle_gap_s", "idle time before fio")
+SETTLE_S = seconds("settle_s", "settle time asked")
+STARTUP_S = seconds("startup_s", "start-up inside the settle time")
+WORKING_SET_FILE = text("working_set_file", "working-set file (host path)")
+WORKING_SET_SHARED_WITH = text("working_set_shared_with", "working set shared with")
+WORKING_SET_EXTENTS = text("working_set_extents", "working-set extents (filefrag)")
 SOURCE = text("source", "source")
 
 KEYS: tuple[FactKey[object], ...] = tuple(value for value in list(globals().values()) if isinstance(value, FactKey))

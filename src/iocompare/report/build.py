@@ -5,11 +5,13 @@ Every renderer (terminal, Markdown, JSON) reads only this, so they always agree.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from iocompare.analysis.clock import without_coarse_latency
 from iocompare.analysis.compare import Policy
 from iocompare.analysis.summary import Spread, median_or_none
 from iocompare.model import Cell, DirectionResult, Sample, TrialStatus
@@ -59,6 +61,7 @@ class CellSummary:
     cpu_sys_pct: float | None
     monitor: MonitorSummary
     labels: dict[str, str]  # facts attached to the cell's trials (e.g. working-set warnings)
+    latency_note: str | None = None  # "not measurable (clock resolution ≈ 4.01 ms)": every latency is None
 
 
 @dataclass(frozen=True)
@@ -153,10 +156,14 @@ def build_report(
     policy: Policy = Policy(),
 ) -> Report:
     """Raises UserError when `baseline` is not an environment of the run."""
+    run, clocks = without_coarse_latency(run)  # a coarse clock's latencies are shown as not measurable
     by_key = by_cell_and_environment(run.trials)
     environments = tuple(run.environments)
     summaries = {
-        (cell.key, env): _summarise(cell, env, by_key[(cell.key, env)], samples or {})
+        (cell.key, env): dataclasses.replace(
+            _summarise(cell, env, by_key[(cell.key, env)], samples or {}),
+            latency_note=clocks[env].shown if env in clocks and clocks[env].measurable is False else None,
+        )
         for cell in run.cells
         for env in environments
         if (cell.key, env) in by_key

@@ -58,6 +58,7 @@ def _cell(summary: CellSummary, facts: dict[str, str], view: AnalysisView) -> di
         "statuses": summary.statuses,
         "reasons": list(summary.reasons),
         "labels": summary.labels,
+        "latency_not_measurable": summary.latency_note,  # null, or why every latency figure is null
         "read": _direction(summary.read),
         "write": _direction(summary.write),
         "total_iops": summary.total_iops.median if summary.total_iops else None,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.table import Table
 
+from iocompare.environments.shared import reaches_shared_file
 from iocompare.spec.design import cost_range, describe_design
 from iocompare.spec.expand import Plan
 from iocompare.store.records import STORED_BYTES_PER_TRIAL
@@ -44,11 +45,14 @@ class Estimate:
 def estimate(plan: Plan) -> Estimate:
     sizes = {cell.working_set_bytes for cell in plan.cells}
     per_environment = sum(sizes)
-    layout_s = len(plan.environments) * per_environment / LAYOUT_BPS
+    sharing = [e for e in plan.environments if plan.suite.working_set.shared and reaches_shared_file(e)]
+    files = len(plan.environments) - len(sharing) + (1 if sharing else 0)  # one shared file for them all
+    layout_s = files * per_environment / LAYOUT_BPS
     suite = plan.suite
     extra_rounds = suite.max_repeat - suite.repeat
     per_round_trials = len(plan.cells) * len(plan.environments)
-    startup = {env: _startup_s(env) for env in plan.environments}
+    # start-up happens inside the settle time: a trial waits for whichever is longer
+    startup = {env: max(_startup_s(env), suite.settle_s) for env in plan.environments}
     per_round_s = len(plan.environments) * sum(c.seconds for c in plan.cells) + len(plan.cells) * sum(startup.values())
     minimum = plan.fio_seconds + sum(startup[t.environment] for t in plan.trials) + layout_s
     max_trials = len(plan.trials) + extra_rounds * per_round_trials
@@ -57,7 +61,7 @@ def estimate(plan: Plan) -> Estimate:
         max_duration_s=minimum + extra_rounds * per_round_s,
         trials=len(plan.trials),
         max_trials=max_trials,
-        scratch_bytes=per_environment * len(plan.environments),
+        scratch_bytes=per_environment * files,
         database_bytes=STORED_BYTES_PER_TRIAL * max_trials,
     )
 

@@ -23,6 +23,8 @@ def _latency(summary: CellSummary, attribute: str) -> str:
     ]
     if not sides:
         return "-"
+    if summary.latency_note:  # a coarse clock (facts/judge.py latency_clock): said once, in the p50 column
+        return summary.latency_note if attribute == "lat_p50_ns" else "not measurable"
     if len(sides) == 1:
         return format_ns(getattr(sides[0][1], attribute))
     return " ".join(f"{label} {format_ns(getattr(side, attribute))}" for label, side in sides)

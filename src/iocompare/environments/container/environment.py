@@ -41,11 +41,12 @@ from iocompare.environments.container.preflight import (
     smoke_reason,
 )
 from iocompare.environments.container.probe import status
-from iocompare.environments.host import check_target
+from iocompare.environments.extents import working_set_facts
+from iocompare.environments.host import check_target, lay_out_on_host
 from iocompare.environments.image import ImageInfo
 from iocompare.errors import UserError
 from iocompare.facts.judge import storage_facts_for
-from iocompare.facts.probe import Mount, mount_holding, storage_facts
+from iocompare.facts.probe import Mount, clock_facts, mount_holding, storage_facts
 from iocompare.system.resources import Resource, RunResources
 from iocompare.units import short_size
 
@@ -104,6 +105,9 @@ class ContainerEnvironment(Environment):
         self._facts: dict[str, str] | None = None
         self._laid_out: set[int] = set()
         self.working_set_bytes: int | None = None
+        # A bind mount reaches the host's filesystem: it reads the run's shared working-set file.
+        self.shares_working_set = context.working_sets.enabled and self.variant.mount_kind == "bind"
+        self.shared_dir = context.working_sets.directory(context.run_dir)
 
     def preflight(self) -> None:
         """Before anything is stored: the image (built once, cached), runtime options that start a
@@ -160,7 +164,9 @@ class ContainerEnvironment(Environment):
             resources.add_path(self.work_dir, note=f"{self.name} job and output directory"),
         ]
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        if self.variant.mount_kind == "bind":
+        if self.shares_working_set:
+            self.context.working_sets.acquire(self.name, self.context.run_dir, resources)
+        elif self.variant.mount_kind == "bind":
             self._registered.append(resources.add_path(self.scratch, note=f"{self.name} scratch directory"))
             self.scratch.mkdir(parents=True, exist_ok=True)
         if self.variant.mount_kind == "volume":
@@ -183,6 +189,8 @@ class ContainerEnvironment(Environment):
             self._volume_created = False
         shutil.rmtree(self.scratch, ignore_errors=True)
         shutil.rmtree(self.work_dir, ignore_errors=True)
+        if self.shares_working_set:
+            self.context.working_sets.release(self.name, self.context.run_dir, self.context.resources)
         try:
             self.run_dir.rmdir()  # the run's directory, once no environment uses it
         except OSError:
@@ -217,7 +225,8 @@ class ContainerEnvironment(Environment):
     def storage_args(self) -> list[str]:
         kind = self.variant.mount_kind
         if kind == "bind":
-            return ["-v", f"{self.scratch}:{TARGET_IN_CONTAINER}"]
+            source = self.shared_dir if self.shares_working_set else self.scratch
+            return ["-v", f"{source}:{TARGET_IN_CONTAINER}"]
         if kind == "volume":
             return ["-v", f"{self.volume}:{TARGET_IN_CONTAINER}"]
         if kind == "tmpfs":
@@ -234,6 +243,15 @@ class ContainerEnvironment(Environment):
 
     def ensure_working_set(self, size_bytes: int, *, timeout_s: float) -> None:
         self.working_set_bytes = size_bytes
+        if self.shares_working_set:
+            self.context.working_sets.ensure(
+                self.context.run_dir,
+                size_bytes,
+                lambda path: lay_out_on_host(
+                    self.work_dir, self.context.fio.path, path, size_bytes, timeout_s=timeout_s
+                ),
+            )
+            return
         if self.variant.per_trial_layout or size_bytes in self._laid_out:
             return  # laid out inside each fresh instance by prepare()
         with ContainerInstance(self, ledger=self.instances) as instance:
@@ -246,7 +264,7 @@ class ContainerEnvironment(Environment):
     def host_storage_path(self) -> Path:
         kind = self.variant.mount_kind
         candidates = {
-            "bind": self.scratch,
+            "bind": self.shared_dir if self.shares_working_set else self.scratch,
             "volume": self._volume_path,
             "overlay": Path(status(self.kind).info.get("graph_root") or self.context.target),
         }.get(kind)
@@ -275,6 +293,7 @@ class ContainerEnvironment(Environment):
             "network": "none",
             "mount_kind": self.variant.mount_kind,
             "container_target_path": TARGET_IN_CONTAINER,
+            **clock_facts(),  # one kernel: fio in the container is timed by the host's clock
         }
         host = storage_facts(self.host_storage_path)
         facts["host_fs_type"] = host.pop("fs_type")
@@ -300,11 +319,22 @@ class ContainerEnvironment(Environment):
         kind = self.variant.mount_kind
         if kind == "tmpfs":
             return ()  # memory, not disk
+        if kind == "bind" and self.shares_working_set:
+            shared = self.context.working_sets.path(self.context.run_dir, working_set_bytes)
+            return (SpaceNeed(self.context.target, working_set_bytes, "shared working set", shared_as=shared),)
         if kind == "bind":
             return (SpaceNeed(self.context.target, working_set_bytes, f"{self.name}: working set"),)
         root = Path(status(self.kind).info.get("graph_root") or self.context.target)
         what = "working set in a volume" if kind == "volume" else "working set in the container layer"
         return (SpaceNeed(root, working_set_bytes, f"{self.name}: {what}"),)
+
+    def working_set_facts(self, size_bytes: int) -> Mapping[str, str]:
+        if self.variant.mount_kind != "bind":
+            return {}  # a volume, the container's layer or tmpfs: no host file of its own to map
+        shared = self.shares_working_set
+        path = self.context.working_sets.path(self.context.run_dir, size_bytes) if shared else None
+        path = path or self.scratch / Path(self.working_set_path(size_bytes)).name
+        return working_set_facts(path, self.context.working_sets.users() if shared else ())
 
     def cache_layers(self, direct: bool) -> Sequence[CacheLayer]:
         if self.variant.mount_kind == "tmpfs":

@@ -25,7 +25,8 @@ import psutil
 
 from iocompare.engines.fio_job import render_layout_job
 from iocompare.environments.base import CacheLayer, Environment, InstanceLedger, RunContext, SpaceNeed
-from iocompare.environments.host import check_target, run_fio_in
+from iocompare.environments.extents import working_set_facts
+from iocompare.environments.host import check_target, lay_out_on_host, run_fio_in
 from iocompare.environments.microvm.guest_init import GUEST_FIO_PATH, GUEST_MOUNT_POINT, GUEST_TARGET_DEVICE
 from iocompare.environments.microvm.image import GuestImage, find_image
 from iocompare.environments.microvm.instance import MicroVMInstance
@@ -139,6 +140,9 @@ class MicroVMEnvironment(Environment):
                 f"{format_size(int(image.manifest['initramfs_bytes']))})"
             )
         self.scratch = context.target / f"iocompare-{context.run_tag}" / name_for_path(name)
+        # Raw variant: the virtio disk can be the run's shared working-set file itself (the guest
+        # reads the device, the host the file: the same extents). `fs` makes its own ext4.
+        self.shares_working_set = context.working_sets.enabled and not self.variant.in_guest_fs
         self.disk = self.scratch / "disk.img"
         self._laid_out_bytes: int | None = None
         self._allocation = ""
@@ -221,12 +225,16 @@ class MicroVMEnvironment(Environment):
             resources.add_path(self.scratch, note=f"{self.name} disk image and VM files"),
         ]
         self.scratch.mkdir(parents=True, exist_ok=True)
+        if self.shares_working_set:
+            self.context.working_sets.acquire(self.name, self.context.run_dir, resources)
         self.prepare_vmm()
 
     def teardown(self) -> None:
         for instance in self._live.live():
             instance.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
+        if self.shares_working_set:
+            self.context.working_sets.release(self.name, self.context.run_dir, self.context.resources)
         with contextlib.suppress(OSError):
             self.scratch.parent.rmdir()  # the run's directory, once no environment uses it
         for resource in self._registered:
@@ -260,8 +268,13 @@ class MicroVMEnvironment(Environment):
         return fs_image_bytes(working_set_bytes) if self.variant.in_guest_fs else working_set_bytes
 
     def space_needs(self, working_set_bytes: int) -> Sequence[SpaceNeed]:
+        if self.shares_working_set:
+            shared = self.context.working_sets.path(self.context.run_dir, working_set_bytes)
+            disk = SpaceNeed(self.context.target, working_set_bytes, "shared working set", shared_as=shared)
+        else:
+            disk = SpaceNeed(self.context.target, self.disk_bytes(working_set_bytes), f"{self.name}: disk image")
         return (
-            SpaceNeed(self.context.target, self.disk_bytes(working_set_bytes), f"{self.name}: disk image"),
+            disk,
             SpaceNeed(
                 self.context.target,
                 4 * MIB,
@@ -273,6 +286,19 @@ class MicroVMEnvironment(Environment):
     def ensure_working_set(self, size_bytes: int, *, timeout_s: float) -> None:
         """Lay out once per run. Another working-set size re-creates the disk image (a suite
         has one working-set size, so this does not happen within a normal run)."""
+        if self.shares_working_set:
+            self.disk = self.context.working_sets.ensure(
+                self.context.run_dir,
+                size_bytes,
+                lambda path: lay_out_on_host(
+                    self.scratch, self.context.fio.path, path, size_bytes, timeout_s=timeout_s
+                ),
+            )
+            if self._laid_out_bytes != size_bytes:
+                self._allocation = "the run's shared working-set file (laid out by the host's fio, sequentially)"
+                self._laid_out_bytes = size_bytes
+                self._facts = None
+            return
         if self._laid_out_bytes == size_bytes and self.disk.exists():
             return
         self._laid_out_bytes = None
@@ -308,6 +334,12 @@ class MicroVMEnvironment(Environment):
                     f"laying out {path} in the {self.vmm_label} guest failed (fio exit code {fio_run.exit_code}): "
                     f"{fio_run.stderr.strip()[-1000:]}"
                 )
+
+    def working_set_facts(self, size_bytes: int) -> Mapping[str, str]:
+        if not self.disk.exists():
+            return {}
+        users = self.context.working_sets.users() if self.shares_working_set else ()
+        return working_set_facts(self.disk, users)
 
     # --- facts -----------------------------------------------------------------------------
     def facts(self) -> Mapping[str, str]:

@@ -11,12 +11,14 @@ virtio-blk serial (QEMU sets it) or, where the VMM derives the serial itself (Fi
 the label in the control disk's first sector; the one other disk is then the target.
 
     host -> console   guest -> console                 meaning
-    (boot)            @@IOC ready <facts>              disks found, commands accepted
+    (boot)            @@IOC ready <facts>              disks found, commands accepted; facts
+                                                       include clocksource= and clocksources=
     drop              @@IOC drop ok|fail               sync; drop the guest's page cache
     mkfs              @@IOC mkfs ok|fail <log>         ext4 on the target disk (lazy init off)
     mount             @@IOC mount ok|fail <mounts>     mount it on /mnt/iocompare
     run               @@IOC run done <fio exit code>   job.fio from control disk offset 4 KiB;
-                                                       out.json, stderr.txt, rc back at 1 MiB
+                      clocksource=<name>               out.json, stderr.txt, rc back at 1 MiB;
+                                                       the guest's clock at the end of fio
     off               (power off)
 """
 
@@ -39,6 +41,7 @@ GUEST_FIO_JOB = "job.fio"  # in /run/job, the guest's working directory for a tr
 GUEST_FIO_OUTPUT = "out.json"
 CONTROL_DISK_BYTES = 64 << 20  # sparse; json+ output is well below this
 MODULE_LIST = "/etc/iocompare/modules"
+CLOCKSOURCE_DIR = "/sys/devices/system/clocksource/clocksource0"  # the guest's clock, for latency resolution
 
 INIT_SCRIPT = (
     r"""#!/bin/busybox sh
@@ -79,7 +82,9 @@ mknod /dev/iocompare/control b $(sed 's/:/ /' "$control_blk/dev")
 stty -echo 2>/dev/null
 say ready kernel=$(uname -r) lbs=$(cat "$target_blk/queue/logical_block_size") """
     r"""target_bytes=$(($(cat "$target_blk/size") * 512)) """
-    r"""mem_kib=$(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo) cpus=$(nproc)
+    r"""mem_kib=$(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo) cpus=$(nproc) """
+    r"""clocksource=$(cat __CLOCKSOURCE__/current_clocksource 2> /dev/null) """
+    r"""clocksources=$(cat __CLOCKSOURCE__/available_clocksource 2> /dev/null | tr -s ' ' ',' | sed 's/,$//')
 run_job() {
     rm -rf /run/job && mkdir -p /run/job && cd /run/job || return 1
     # The host wrote the job after boot: forget any block of the control disk read before.
@@ -94,7 +99,7 @@ run_job() {
     tar -cf /run/result.tar out.json stderr.txt stdout.txt rc
     dd if=/run/result.tar of=/dev/iocompare/control bs=4096 seek=__RESULT_BLOCKS__ conv=notrunc,fsync 2> /dev/null
     sync
-    say run done "$(cat rc)"
+    say run done "$(cat rc)" "clocksource=$(cat __CLOCKSOURCE__/current_clocksource 2> /dev/null)"
     cd /
 }
 while read -r command argument; do
@@ -122,6 +127,7 @@ def render_init() -> str:
     text = INIT_SCRIPT
     for key, value in {
         "__MARKER__": MARKER,
+        "__CLOCKSOURCE__": CLOCKSOURCE_DIR,
         "__TARGET__": TARGET_SERIAL,
         "__CONTROL__": CONTROL_SERIAL,
         "__MOUNT__": GUEST_MOUNT_POINT,

@@ -25,10 +25,33 @@ from iocompare.environments.microvm.session import (
     write_job,
 )
 from iocompare.errors import ToolError
+from iocompare.facts.probe import clock_facts
 from iocompare.model import FioRun
 from iocompare.system.resources import Resource, RunResources
 
 COMMAND_TIMEOUT_S = 120
+
+
+def guest_clock_facts(ready: Mapping[str, str]) -> dict[str, str]:
+    """The guest kernel's clock from its ready line: fio in the guest is timed with it."""
+    facts = {"host_clocksource": clock_facts().get("clocksource", "")}
+    if ready.get("clocksource"):
+        facts["clocksource"] = ready["clocksource"]
+    if ready.get("clocksources"):
+        facts["clocksources_available"] = ready["clocksources"]
+    return {k: v for k, v in facts.items() if v}
+
+
+def clock_after_run(details: str, ready: Mapping[str, str]) -> dict[str, str]:
+    """The guest's clocksource when fio ended (`run done <rc> clocksource=<name>`): the kernel may
+    have switched away from an unstable TSC since boot, and the later clock is the one fio used."""
+    after = next((word.split("=", 1)[1] for word in details.split() if word.startswith("clocksource=")), "")
+    if not after:
+        return {}
+    facts = {"clocksource": after}
+    if ready.get("clocksource") and ready["clocksource"] != after:
+        facts["clocksource_at_boot"] = ready["clocksource"]
+    return facts
 
 
 class GuestHost(Protocol):
@@ -144,6 +167,7 @@ class MicroVMInstance(Instance):
             facts["guest_logical_block_size"] = self.ready["lbs"]
         if "mem_kib" in self.ready:
             facts["guest_memtotal_kib"] = self.ready["mem_kib"]
+        facts.update(guest_clock_facts(self.ready))
         if self.mount_line:
             fields = self.mount_line.split()
             if len(fields) >= 4:
@@ -160,6 +184,7 @@ class MicroVMInstance(Instance):
         _ok, details = session.command("run", timeout_s=timeout_s)
         wall_s = time.monotonic() - started
         self._trial_facts = cpu_delta(before, thread_cpu_seconds(pid), self._env.is_vcpu_thread)
+        self._trial_facts.update(clock_after_run(details, self.ready))
         files = read_result(self.control)
         try:
             exit_code = int(files.get("rc", "").strip())

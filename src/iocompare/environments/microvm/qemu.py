@@ -32,6 +32,11 @@ DEFAULT_BINARY = "qemu-system-x86_64"
 KVM_DEVICE = "/dev/kvm"
 PROBE_TIMEOUT_S = 20
 KERNEL_CMDLINE = "console=ttyS0 panic=-1 quiet"
+TCG_CLOCK_OPTION = "tsc=reliable"
+TCG_CLOCK_REASON = (
+    "tsc=reliable on the guest kernel command line: under TCG the guest's TSC sync check fails and "
+    "it would fall back to refined-jiffies (a 4 ms latency grid)"
+)
 TCG_CAVEAT = "software emulation (TCG): timings do not represent a KVM host"
 # Seen on hosts whose KVM cannot run the guest (nested "kvm-pvm"): QEMU stays alive, paused.
 _KVM_FAILURES = ("KVM internal error", "kvm: ", "failed to initialize kvm", "Could not access KVM")
@@ -82,12 +87,19 @@ class QemuCommand:
 
     @property
     def kernel_cmdline(self) -> str:
-        if self.accelerator == "tcg" and self.tsc_khz:
-            # Under TCG the guest reads the host's TSC. Told its frequency, the kernel skips the
-            # PIT calibration, which fails now and then when an emulated vCPU is descheduled; with
-            # no HPET or ACPI PM timer on microvm the boot then hangs (seen ~1 in 10 boots here).
-            return f"{KERNEL_CMDLINE} tsc_early_khz={self.tsc_khz}"
-        return KERNEL_CMDLINE
+        if self.accelerator != "tcg":
+            return KERNEL_CMDLINE  # KVM: kvm-clock
+        # Under TCG the guest reads the host's TSC, but its boot-time check of the vCPUs' TSCs
+        # (emulated vCPUs are host threads, descheduled at will) fails: "Marking TSC unstable due
+        # to TSCs unsynchronized", and with no HPET or ACPI PM timer on microvm the kernel falls
+        # back to refined-jiffies, a 4 ms grid for every latency. The host's TSC is synchronised
+        # (the host itself runs on it), so the guest is told it is reliable.
+        cmdline = f"{KERNEL_CMDLINE} {TCG_CLOCK_OPTION}"
+        if self.tsc_khz:
+            # Told its frequency, the kernel skips the PIT calibration, which fails now and then
+            # when an emulated vCPU is descheduled; with no HPET the boot then hangs (~1 in 10 here).
+            cmdline += f" tsc_early_khz={self.tsc_khz}"
+        return cmdline
 
     def argv(self) -> list[str]:
         target_device = f"virtio-blk-device,drive=target,serial={TARGET_SERIAL}"
@@ -292,4 +304,5 @@ class QemuEnvironment(MicroVMEnvironment):
             facts["accelerator_reason"] = self.accel.reason
             if self.accel.accelerator == "tcg":
                 facts["timing_caveat"] = TCG_CAVEAT
+                facts["clocksource_chosen_by"] = TCG_CLOCK_REASON
         return facts
