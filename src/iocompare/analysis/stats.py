@@ -16,6 +16,7 @@ chosen, are written down in docs/statistics.md:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -237,6 +238,9 @@ def permutation_pvalue(
     def shifted_difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
         return np.asarray(np.abs(np.mean(y, axis=axis) - np.mean(x, axis=axis)) + offset)
 
+    if min(first.size, second.size) < 2:
+        # scipy refuses a side of one value; the exact test is then a handful of partitions
+        return _exact_small_pvalue(first, second)
     if math.comb(first.size + second.size, first.size) <= exact_limit:
         result = _scipy_stats().permutation_test(
             (first, second),
@@ -307,3 +311,17 @@ def first_trial_outlier(values: Sequence[float], *, mads: float = 3.0, floor: fl
     spread = max(1.4826 * float(np.median(np.abs(rest - centre))), floor * abs(centre))
     outside = first < rest.min() or first > rest.max()
     return bool(outside and abs(first - centre) > mads * spread)
+
+
+def _exact_small_pvalue(first: np.ndarray, second: np.ndarray) -> float:
+    """Every partition of the pooled values (the observed one included), for tiny samples."""
+    pooled = np.concatenate([first, second])
+    observed = abs(float(np.mean(second)) - float(np.mean(first)))
+    tolerance = TIE_TOLERANCE * (float(np.abs(pooled).max()) + 1e-300)
+    hits = total = 0
+    for chosen in itertools.combinations(range(pooled.size), first.size):
+        mask = np.zeros(pooled.size, dtype=bool)
+        mask[list(chosen)] = True
+        total += 1
+        hits += abs(float(pooled[~mask].mean()) - float(pooled[mask].mean())) >= observed - tolerance
+    return hits / total
