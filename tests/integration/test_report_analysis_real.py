@@ -46,6 +46,8 @@ def test_single_environment_report_shows_stability_warnings(tmp_path, capsys, ti
             "flush-not-honoured",
             "run-sanity",
             "software-emulation",
+            "coarse-clock",
+            "burst-credit",
         ]
         statuses = {c["id"]: c["status"] for c in cell["checks"]}
         assert statuses["faster-than-host"] == "not applicable"  # the host is its own reference
