@@ -214,24 +214,17 @@ def render_terminal(report: Report, out: Console, *, verbose: bool = False) -> N
         _line(out, line)
     view = report.analysis
     flags, warnings, problems = flag_lines(view), warning_lines(view), problem_lines(report)
-    if problems:
-        _line(out, "")
-        _line(out, "trials that did not succeed:")
-        for line in problems:
-            for part in wrap("  " + line, width, "    "):
-                _line(out, part)
-    if flags:
-        _line(out, "")
-        _line(out, "artifact checks that fired (suspect, never corrected):")
-        for line in flags:
-            for part in wrap("  " + line, width, "    "):
-                _line(out, part)
-    if warnings:
-        _line(out, "")
-        _line(out, "stability warnings:")
-        for line in warnings:
-            for part in wrap("  " + line, width, "    "):
-                _line(out, part)
+    for title, lines in (
+        ("trials that did not succeed:", problems),
+        ("artifact checks that fired (suspect, never corrected):", flags),
+        ("stability warnings:", warnings),
+    ):
+        if lines:
+            _line(out, "")
+            _line(out, title)
+            for line in lines:
+                for part in wrap("  " + line, width, "    "):
+                    _line(out, part)
     if not verbose:
         _line(out, "")
         for part in wrap(
