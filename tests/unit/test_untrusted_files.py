@@ -306,9 +306,12 @@ def test_lock_holder_name_is_escaped(tmp_path: Path) -> None:
     from iocompare.errors import UserError
     from iocompare.system.lock import TargetLock
 
-    with TargetLock(tmp_path, description="run \x1b[31mred"):
-        with pytest.raises(UserError) as refused, TargetLock(tmp_path, description="second"):
-            pass
+    with (
+        TargetLock(tmp_path, description="run \x1b[31mred"),
+        pytest.raises(UserError) as refused,
+        TargetLock(tmp_path, description="second"),
+    ):
+        pass
     assert "\x1b" not in refused.value.one_line() and "\\x1b" in refused.value.one_line()
 
 

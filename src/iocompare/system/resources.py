@@ -117,7 +117,10 @@ def proven(resource: Resource, run_tag: str, roots: OwnedRoots) -> str | None:
         return None if lock_is_ours(resource.ident) else "not an iocompare target lock"
     if resource.kind == "process":
         pid_text, _, start = resource.ident.partition("@")
-        if not pid_text.isdigit() or not process_is_ours(int(pid_text), start or None, resource.executable):
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses (found by the property test)
+        if not pid_text.isascii() or not pid_text.isdigit():
+            return "not a process id"
+        if not process_is_ours(int(pid_text), start or None, resource.executable):
             return "not the recorded process (pid, start time and executable must all match)"
         return None
     if not engine_is_ours(resource.engine) or not name_is_ours(resource.ident, run_tag):
