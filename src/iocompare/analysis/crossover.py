@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import enum
 import math
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from iocompare.analysis import stats
 from iocompare.analysis.compare import Policy, signed_pct
 from iocompare.analysis.stats import Interval, SampleSummary
+from iocompare.model import Cell, Trial, TrialStatus
+from iocompare.store.records import StoredRun
 
 
 class Finding(str, enum.Enum):
@@ -52,6 +55,66 @@ class CrossoverValues:
             self.candidate_on_baseline_file,
             self.candidate_on_candidate_file,
         )
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One of the four combinations: an environment reading one of the two files."""
+
+    environment: str
+    file_owner: str  # whose file: the baseline's or the candidate's environment name
+
+    @property
+    def name(self) -> str:
+        """The stored environment name, e.g. `podman/host-file` (podman reading the host's file)."""
+        return f"{self.environment}/{self.file_owner}-file"
+
+
+@dataclass(frozen=True)
+class CrossoverDesign:
+    cell: Cell
+    baseline: str
+    candidate: str
+    rounds: int
+
+    def conditions(self) -> tuple[Condition, Condition, Condition, Condition]:
+        """In CrossoverValues.groups() order (the baseline on its own file first: the report's baseline)."""
+        b, c = self.baseline, self.candidate
+        return (Condition(b, b), Condition(b, c), Condition(c, b), Condition(c, c))
+
+    def trials(self, run_seed: int) -> tuple[Trial, ...]:
+        bb, bc, cb, cc = self.conditions()
+        rng = random.Random(run_seed)
+        trials: list[Trial] = []
+        for round_index in range(self.rounds):
+            order = [bb, cc, bc, cb] if round_index % 2 == 0 else [cb, bc, cc, bb]
+            for condition in order:
+                seed = rng.getrandbits(63) or 1  # fio's randseed, recorded per trial
+                trials.append(Trial(len(trials), round_index, self.cell, condition.name, seed))
+        return tuple(trials)
+
+
+def design_of(run: StoredRun) -> CrossoverDesign | None:
+    """The design a stored diagnosis run was made with (its `diagnosis_of` setting); None for any other run."""
+    of = run.settings.get("diagnosis_of")
+    if not isinstance(of, dict) or len(run.cells) != 1:
+        return None
+    try:
+        design = CrossoverDesign(run.cells[0], str(of["baseline"]), str(of["candidate"]), int(of["rounds"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return design if all(c.name in run.environments for c in design.conditions()) else None
+
+
+def values_of(run: StoredRun, design: CrossoverDesign) -> CrossoverValues:
+    """The four groups of throughputs of a stored diagnosis run."""
+    names = [c.name for c in design.conditions()]
+    groups: dict[str, list[float]] = {name: [] for name in names}
+    for stored in run.trials:
+        result = stored.result
+        if stored.status is TrialStatus.OK and result is not None and result.total_bw_bps > 0:
+            groups.setdefault(stored.trial.environment, []).append(result.total_bw_bps)
+    return CrossoverValues(*(tuple(groups[name]) for name in names))
 
 
 # Weights on the four groups' mean log throughput, in CrossoverValues.groups() order.

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from iocompare.analysis.artifacts import CheckId
 from iocompare.analysis.compare import run_baseline
+from iocompare.analysis.crossover import CrossoverDesign, values_of
 from iocompare.analysis.crossover import diagnose as diagnose_values
 from iocompare.analysis.runchecks import check_run
 from iocompare.cli.common import DbOption, ThresholdOption, console, err_console, policy_for, resolve_db
@@ -26,7 +27,7 @@ from iocompare.environments.base import Environment
 from iocompare.environments.container.labels import remove_dead_leftovers
 from iocompare.errors import ExitCode, UserError
 from iocompare.execute import crossover, launch
-from iocompare.execute.crossover import CrossoverDesign, CrossoverLaunch, CrossoverUnreachable, FileView
+from iocompare.execute.crossover import CrossoverLaunch, CrossoverUnreachable, FileView
 from iocompare.execute.space import Reserve
 from iocompare.facts.probe import host_facts
 from iocompare.model import Cell, Sample
@@ -232,7 +233,7 @@ def diagnose(
         observer.close()
     with Store.open(db_path, readonly=True) as store:
         diagnosis_run = store.load_run(run_id)
-    result = diagnose_values(crossover.values_of(diagnosis_run, design), policy)
+    result = diagnose_values(values_of(diagnosis_run, design), policy)
     for line in diagnosis_lines(result, cell=cell, baseline=design.baseline, candidate=design.candidate, rounds=rounds):
         out.print(line, markup=False)
     out.print(f"\nstored as run {run_id} ({name}) in {db_path}", markup=False)

@@ -13,14 +13,13 @@ time before every fio, one transaction per trial. analysis/crossover.py reads th
 from __future__ import annotations
 
 import contextlib
-import random
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from iocompare.analysis.crossover import CrossoverValues
+from iocompare.analysis.crossover import CrossoverDesign
 from iocompare.engines.fio_binary import FioBinary
 from iocompare.environments import registry
 from iocompare.environments.base import CacheLayer, Environment, Instance, RunContext
@@ -29,65 +28,15 @@ from iocompare.environments.shared import SharedWorkingSets, working_set_name
 from iocompare.errors import UserError
 from iocompare.execute.runner import LAYOUT_MIN_BPS, TIMEOUT_SLACK_S, Runner, RunObserver, RunSummary
 from iocompare.execute.space import Reserve, existing_ancestor
-from iocompare.model import Cell, Trial, TrialStatus
 from iocompare.spec.expand import Plan
 from iocompare.spec.models import Suite
 from iocompare.store import Store
-from iocompare.store.records import StoredRun
 from iocompare.system.lock import TargetLock
 from iocompare.system.resources import RunResources
 from iocompare.system.signals import terminate_as_interrupt
 from iocompare.units import format_size
 
 CROSSOVER_DIRECTORY = "crossover"
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One of the four combinations: an environment reading one of the two files."""
-
-    environment: str
-    file_owner: str  # whose file: the baseline's or the candidate's environment name
-
-    @property
-    def name(self) -> str:
-        """The stored environment name, e.g. `podman/host-file` (podman reading the host's file)."""
-        return f"{self.environment}/{self.file_owner}-file"
-
-
-@dataclass(frozen=True)
-class CrossoverDesign:
-    cell: Cell
-    baseline: str
-    candidate: str
-    rounds: int
-
-    def conditions(self) -> tuple[Condition, Condition, Condition, Condition]:
-        """In CrossoverValues.groups() order (the baseline on its own file first: the report's baseline)."""
-        b, c = self.baseline, self.candidate
-        return (Condition(b, b), Condition(b, c), Condition(c, b), Condition(c, c))
-
-    def trials(self, run_seed: int) -> tuple[Trial, ...]:
-        bb, bc, cb, cc = self.conditions()
-        rng = random.Random(run_seed)
-        trials: list[Trial] = []
-        for round_index in range(self.rounds):
-            order = [bb, cc, bc, cb] if round_index % 2 == 0 else [cb, bc, cc, bb]
-            for condition in order:
-                seed = rng.getrandbits(63) or 1  # fio's randseed, recorded per trial
-                trials.append(Trial(len(trials), round_index, self.cell, condition.name, seed))
-        return tuple(trials)
-
-
-def values_of(run: StoredRun, design: CrossoverDesign) -> CrossoverValues:
-    """The four groups of throughputs of a stored diagnosis run."""
-    names = [c.name for c in design.conditions()]
-    groups: dict[str, list[float]] = {name: [] for name in names}
-    for stored in run.trials:
-        result = stored.result
-        if stored.status is TrialStatus.OK and result is not None and result.total_bw_bps > 0:
-            groups.setdefault(stored.trial.environment, []).append(result.total_bw_bps)
-    return CrossoverValues(*(tuple(groups[name]) for name in names))
 
 
 class CrossoverUnreachable(Exception):
