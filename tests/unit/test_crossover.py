@@ -23,6 +23,7 @@ from iocompare.environments.container.environment import DRY_RUN_TAG, PodmanEnvi
 from iocompare.environments.host import HostEnvironment
 from iocompare.environments.shared import SharedWorkingSets
 from iocompare.report.crossover_text import diagnosis_lines
+from iocompare.store import Store
 from iocompare.system.resources import RunResources
 
 JITTER = (0.99, 1.01, 1.0, 0.995, 1.005)  # +-1 %: well inside the 5 % noise threshold
@@ -225,3 +226,9 @@ def test_any_unknown_cell_is_named(db, capsys, label):
     if label == CELL.key or label.startswith("-"):
         return
     assert repr(label) in _error(capsys, "fired", label, "--db", str(db))
+
+
+def test_a_run_whose_stored_suite_cannot_be_read_is_refused_before_anything_runs(db, capsys, tmp_path):
+    assert "stored suite" in _error(capsys, "fired", "rand-read@1m", "--db", str(db))
+    with Store.open(db, readonly=True) as store:
+        assert not any(info.name.startswith("diagnose-") for info in store.list_runs())

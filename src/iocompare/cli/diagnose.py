@@ -118,9 +118,11 @@ def _narrowed_suite(subject: Subject, design: CrossoverDesign) -> Suite:
     except ValidationError:
         raise UserError(f"run {subject.run.info.id}'s stored suite is not valid for this iocompare") from None
     cell = subject.cell
-    narrowed = apply_filters(
-        suite, Filters(workloads=(glob.escape(cell.workload),), block_sizes=(cell.block_size_bytes,))
-    )
+    only = Filters(workloads=(glob.escape(cell.workload),), block_sizes=(cell.block_size_bytes,))
+    try:
+        narrowed = apply_filters(suite, only)
+    except UserError:
+        raise UserError(f"run {subject.run.info.id}'s stored suite has no cell {cell.key}") from None
     return validate_suite(
         {
             **narrowed.model_dump(mode="json"),
