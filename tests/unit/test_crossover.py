@@ -22,6 +22,7 @@ from iocompare.environments.base import RunContext
 from iocompare.environments.container.environment import DRY_RUN_TAG, PodmanEnvironment
 from iocompare.environments.host import HostEnvironment
 from iocompare.environments.shared import SharedWorkingSets
+from iocompare.execute.crossover import FileView
 from iocompare.report.crossover_text import diagnosis_lines
 from iocompare.store import Store
 from iocompare.system.resources import RunResources
@@ -232,3 +233,16 @@ def test_a_run_whose_stored_suite_cannot_be_read_is_refused_before_anything_runs
     assert "stored suite" in _error(capsys, "fired", "rand-read@1m", "--db", str(db))
     with Store.open(db, readonly=True) as store:
         assert not any(info.name.startswith("diagnose-") for info in store.list_runs())
+
+
+def test_each_view_reads_its_own_file_through_the_one_environment(tmp_path):
+    host = HostEnvironment("host", _context(tmp_path))
+    a, b = tmp_path / "host-file" / "working-set-64m.dat", tmp_path / "podman-file" / "working-set-64m.dat"
+    own, other = FileView("host/host-file", host, a, "host"), FileView("host/podman-file", host, b, "podman")
+    assert other.working_set_path(64 << 20) == str(b)
+    assert own.working_set_path(64 << 20) == str(a)
+    facts = other.working_set_facts(64 << 20)
+    assert facts["working_set_file"] == str(b) and facts["crossover_file_of"] == "podman"
+    assert host.crossover_file == b
+    own.ensure_working_set(64 << 20, timeout_s=1)  # the diagnosis lays the files out: nothing written here
+    assert not a.exists() and host.crossover_file == a
