@@ -170,7 +170,8 @@ def diagnose(
         stored = store.load_run(store.resolve_run(run))
         samples = store.run_samples(stored.info.id)
         name = _free_name(store, f"diagnose-{stored.info.name}-{cell}")
-    subject = choose_subject(stored, fired_for(stored, samples, cell), cell, env, force=force)
+    fired = fired_for(stored, samples, cell)
+    subject = choose_subject(stored, fired, cell, env, force=force)
     design = CrossoverDesign(subject.cell, subject.baseline, subject.candidate, rounds)
     suite = _narrowed_suite(subject, design)
     fio = find_fio(None)
@@ -183,6 +184,8 @@ def diagnose(
     plan = Plan(suite, (subject.cell,), tuple(c.name for c in design.conditions()), design.trials(run_seed), run_seed)
     target = Path(stored.settings["target"])
     notify = _notifier()
+    if subject.candidate not in fired:
+        notify(f"faster-than-host did not fire for {cell} in {subject.candidate}; --force: diagnosing anyway")
     launch.recover(db_path, notify)
     remove_dead_leftovers(notify)
 
