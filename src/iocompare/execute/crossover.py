@@ -127,7 +127,7 @@ def _check_space(target: Path, need_bytes: int, reserve: Reserve) -> None:
         raise UserError(
             f"the cross-over needs {format_size(need_bytes)} for two working-set files under {target}; "
             f"{format_size(usage.free)} is free and {format_size(keep)} is kept in reserve",
-            hint="free space or lower --reserve",
+            hint="free space on the run's target filesystem",
         )
 
 
