@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from iocompare import __version__
-from iocompare.cli import compare, doctor, envs, export, image, import_, report, run, runs, schema, suites
+from iocompare.cli import compare, diagnose, doctor, envs, export, image, import_, report, run, runs, schema, suites
 from iocompare.errors import ExitCode, IocompareError, UserError
 from iocompare.execute.launch import recover_leftovers
 from iocompare.system.safe_text import escape
@@ -24,7 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-for module in (run, report, compare, export, import_, runs, suites, envs, schema, image, doctor):
+for module in (run, report, compare, diagnose, export, import_, runs, suites, envs, schema, image, doctor):
     module.register(app)
 
 

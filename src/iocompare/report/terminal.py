@@ -213,6 +213,11 @@ def render_terminal(report: Report, out: Console, *, verbose: bool = False) -> N
     width = out.width
     for line in answer_lines(report, width):
         _line(out, line)
+    if report.diagnosis:
+        _line(out, "")
+        for line in report.diagnosis:
+            for part in wrap(line, width, "    "):
+                _line(out, part)
     view = report.analysis
     flags, warnings, problems = flag_lines(view), warning_lines(view), problem_lines(report)
     for title, lines in (
