@@ -73,6 +73,18 @@ def design_of(suite: Suite) -> Design:
     if suite.max_repeat <= suite.repeat:
         name = "fixed n"
         repeats = f"{suite.repeat} trials per environment and cell, no adaptive rounds"
+    elif suite.sequential is not None:
+        gs = suite.sequential
+        name = f"group-sequential ({gs.spending.value} alpha spending)" + (
+            " with futility stop" if suite.stop_futile else ""
+        )
+        looks = ", ".join(map(str, gs.looks(suite.repeat, suite.max_repeat)))
+        futility = "; undecidable cells stopped after the pilot" if suite.stop_futile else ""
+        repeats = (
+            f"{suite.repeat} to {suite.max_repeat} trials per environment and cell, looks at n = {looks}, each "
+            f"judged by its repeated CI (Lan-DeMets {gs.spending.value} boundary, alpha {gs.alpha:g} over all "
+            f"looks){futility}"
+        )
     else:
         name = "adaptive" + (" with futility stop" if suite.stop_futile else "")
         futility = ", undecidable cells stopped after the pilot" if suite.stop_futile else ""
