@@ -165,6 +165,7 @@ def judge(rows: list[dict], tolerance: float = 0.0) -> dict:
     exclude 0.800 for a real 0.798."""
     false_verdicts = aa_cells = 0
     found: dict[float, int] = defaultdict(int)
+    slower: dict[float, int] = defaultdict(int)  # the right sign, whether or not the CI covers the factor
     planted_cells: dict[float, int] = defaultdict(int)
     for record in rows:
         for c in record["comparisons"]:
@@ -174,10 +175,17 @@ def judge(rows: list[dict], tolerance: float = 0.0) -> dict:
                 planted_cells[factor] += 1
                 covered = c["ci"] is not None and c["ci"][0] * (1 - tolerance) <= factor <= c["ci"][1] * (1 + tolerance)
                 found[factor] += c["verdict"] == Verdict.SLOWER.value and covered
+                slower[factor] += c["verdict"] == Verdict.SLOWER.value
             else:
                 aa_cells += 1
                 false_verdicts += called
-    return {"false": false_verdicts, "aa": aa_cells, "found": dict(found), "planted": dict(planted_cells)}
+    return {
+        "false": false_verdicts,
+        "aa": aa_cells,
+        "found": dict(found),
+        "slower": dict(slower),
+        "planted": dict(planted_cells),
+    }
 
 
 def summary(path: Path, tolerance: float = 0.0) -> None:
@@ -190,7 +198,10 @@ def summary(path: Path, tolerance: float = 0.0) -> None:
     for name, rows in by_design.items():
         verdicts = judge(rows, tolerance)
         planted = sorted(verdicts["planted"].items())
-        found = ", ".join(f"{factor:g}: {verdicts['found'].get(factor, 0)} of {n}" for factor, n in planted)
+        found = ", ".join(
+            f"{factor:g}: {verdicts['found'].get(factor, 0)} of {n} ({verdicts['slower'].get(factor, 0)} called slower)"
+            for factor, n in planted
+        )
         fio_s, wall_s = sum(r["fio_s"] for r in rows), sum(r["wall_s"] for r in rows)
         trials = sum(r["trials"] for r in rows)
         steady = {k: sum(r["steady"][k] for r in rows) for k in ("attained", "not attained")}
