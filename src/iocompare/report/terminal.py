@@ -17,9 +17,7 @@ from iocompare.report.answer import LEGEND, environment_summaries, matrix_lines,
 from iocompare.report.build import Report
 from iocompare.report.rows import COLUMNS, UNITS_NOTE, rows
 from iocompare.report.settings import header_lines
-from iocompare.spec.design import stored_design
 from iocompare.system.safe_text import escape
-from iocompare.units import format_duration
 
 
 def _table(columns: Sequence[str], body: list[tuple[str, ...]], title: str, right: Sequence[int] = ()) -> Table:
@@ -87,16 +85,6 @@ def render_analysis(view: AnalysisView, out: Console, scope: str) -> None:
         _line(out, "suite summary (cells flagged suspect are left out):", "bold")
         for line in suites:
             _line(out, "  " + line)
-
-
-def fio_seconds(report: Report) -> float:
-    """Ramp plus the runtime fio ran (steady-state trials end early), summed over the run's trials."""
-    total = 0.0
-    for stored in report.run.trials:
-        result, cell = stored.result, stored.trial.cell
-        ran = [d.runtime_ms for d in (result.read, result.write) if d is not None] if result else []
-        total += cell.ramp_s + (max(ran) / 1000 if ran else cell.runtime_s)
-    return total
 
 
 WARNING_TEXT = {
@@ -178,9 +166,6 @@ def answer_lines(report: Report, width: int) -> list[str]:
     add(f"run {info.id} ({info.name}): {info.status.value}, {info.trials_ok}/{info.trials_total} trials ok, {created}")
     for line in header_lines(report.run):
         add(line, "  ")
-    design = stored_design(report.run.suite_json)
-    if design is not None:
-        add(f"{design}; {len(report.run.trials)} trials, fio {format_duration(fio_seconds(report))}", "  ")
     lines.append("")
     summaries = environment_summaries(report)
     if view.baseline is not None:
