@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,7 +84,7 @@ def run_settings(run: StoredRun) -> RunSettings:
         working_set_requested_bytes=_int(settings.get("working_set_requested_bytes")),
         ioengine=str(suite["ioengine"]) if isinstance(suite.get("ioengine"), str) else None,
         direct=direct if isinstance(direct, bool) else None,
-        target=str(settings["target"]) if "target" in settings else None,
+        target=_targets(settings),
         fio=str(settings["fio"]) if "fio" in settings else None,
         overrides=tuple(overrides),
         command=str(settings["argv"]) if "argv" in settings else None,
@@ -105,8 +106,17 @@ def settings_line(s: RunSettings) -> str:
     if s.fio:
         parts.append(s.fio)
     if s.target:
-        parts.append(f"target {s.target}")
+        parts.append(f"target{'s' if ', ' in s.target else ''} {s.target}")
     return "; ".join(parts)
+
+
+def _targets(settings: Mapping[str, Any]) -> str | None:
+    """Every target of the run as written (a made one as its spec), else the one directory."""
+    many = settings.get("targets")
+    made = isinstance(many, list) and len(many) == 1 and str(many[0]).startswith(("loop:", "mkfs:"))
+    if isinstance(many, list) and (len(many) > 1 or made):
+        return ", ".join(str(t) for t in many)
+    return str(settings["target"]) if "target" in settings else None
 
 
 def overrides_line(s: RunSettings) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from iocompare.model import Cell, Trial
 from iocompare.spec.models import Suite
+from iocompare.spec.targets import environment_labels
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ def expand_cells(suite: Suite) -> tuple[Cell, ...]:
 
 def expand(suite: Suite, *, run_seed: int) -> Plan:
     cells = expand_cells(suite)
-    environments = tuple(suite.environments)
+    # With several targets every environment runs on each: the labels are env@target.
+    environments = environment_labels(suite.environments, suite.target_texts(""))
     rng = random.Random(run_seed)
     trials: list[Trial] = []
     for round_index in range(suite.repeat):

@@ -108,6 +108,8 @@ IoDepth = Annotated[
 # read at its rested rate (1 MiB random read, median 2.72 GiB/s, against 1.76 back to back).
 DEFAULT_SETTLE_S = 3.0
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+# A target (spec/targets.py): a path or a prepared spec; no NUL, and no '@' (it separates env@target).
+TargetText = Annotated[str, Field(min_length=1, pattern="^[^\u0000@]+$")]
 
 
 class IoEngine(str, enum.Enum):
@@ -255,6 +257,13 @@ class Suite(BaseModel):
         pattern="^[^\u0000]+$",  # a path: not empty (that would be the current directory), no NUL byte
         description="Directory on the filesystem under test (default /var/tmp).",
     )
+    targets: list[TargetText] | None = Field(
+        default=None,
+        min_length=1,
+        description="Several targets: every environment runs on every target (labels env@target). A target is a "
+        "directory, or a filesystem the run makes and removes: mkfs:FS:DEVICE[:OPTIONS] or loop:FS:SIZE[:OPTIONS] "
+        "(docs/targets-and-hosts.md). Not together with target.",
+    )
     environments: list[str] = Field(default_factory=lambda: ["host"], min_length=1)
 
     @model_validator(mode="after")
@@ -264,6 +273,10 @@ class Suite(BaseModel):
             if workload.name in seen:
                 raise ValueError(f"workload name {workload.name!r} appears twice")
             seen.add(workload.name)
+        if self.targets is not None and self.target is not None:
+            raise ValueError("give target or targets, not both")
+        if self.targets is not None and len(set(self.targets)) != len(self.targets):
+            raise ValueError(f"targets list has duplicates: {self.targets}")
         if len(set(self.environments)) != len(self.environments):
             raise ValueError(f"environments list has duplicates: {self.environments}")
         if self.max_repeat < self.repeat:
@@ -273,6 +286,10 @@ class Suite(BaseModel):
                 f"steady_state.window_s {self.steady_state.window_s} must be shorter than runtime_s {self.runtime_s}"
             )
         return self
+
+    def target_texts(self, default: str) -> list[str]:
+        """The run's targets as written, in order."""
+        return list(self.targets) if self.targets is not None else [self.target or default]
 
     def block_sizes_of(self, workload: Workload) -> list[int]:
         return list(workload.block_sizes or self.block_sizes)

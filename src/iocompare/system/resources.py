@@ -36,7 +36,7 @@ def state_dir() -> Path:
 
 @dataclass(frozen=True)
 class Resource:
-    kind: str  # "path" | "container" | "volume" | "process" | "mount"
+    kind: str  # "path" | "container" | "volume" | "process" | "mount" | "loop"
     ident: str  # path, container/volume name, pid, mount point
     engine: str = ""  # docker/podman for containers and volumes
     note: str = ""
@@ -71,6 +71,9 @@ def remove_resource(resource: Resource) -> None:
     elif resource.kind == "mount":
         with contextlib.suppress(subprocess.SubprocessError, OSError):
             subprocess.run(["umount", "-l", resource.ident], capture_output=True, timeout=60)
+    elif resource.kind == "loop":  # a busy device is detached by the kernel once its last user goes
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
+            subprocess.run(["losetup", "-d", resource.ident], capture_output=True, timeout=60)
 
 
 def _remove_unheld_lock(path: Path) -> None:
