@@ -114,3 +114,31 @@ def test_cli_bad_targets_are_one_line_exit_2(tmp_path, capsys, monkeypatch, argv
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and word in err, err
     assert not (tmp_path / "db").exists()
+
+
+def _suite(**extra):
+    return validate_suite(
+        {"name": "t", "workloads": [{"name": "r", "pattern": "rand-read"}], "repeat": 1, "max_repeat": 1, **extra},
+        "test",
+    )
+
+
+def test_ioengines_are_a_dimension_with_the_engine_in_the_cell():
+    from iocompare.engines.fio_options import identity_of
+
+    plan = expand(_suite(ioengines=["libaio", "io_uring"], block_sizes=["4k", "64k"]), run_seed=1)
+    keys = {c.key: c.ioengine for c in plan.cells}
+    assert keys == {"r+libaio@4k": "libaio", "r+libaio@64k": "libaio", "r+io_uring@4k": "io_uring",
+                    "r+io_uring@64k": "io_uring"}  # fmt: skip
+    by_engine = {c.ioengine: c for c in plan.cells if c.block_size_bytes == 4096}
+    assert identity_of(by_engine["libaio"], {}) != identity_of(by_engine["io_uring"], {})
+    assert [c.key for c in expand(_suite(ioengines=["io_uring"]), run_seed=1).cells] == ["r@4k"]  # one: as before
+
+
+@pytest.mark.parametrize(
+    ("extra", "word"),
+    [({"ioengine": "libaio", "ioengines": ["io_uring"]}, "not both"), ({"ioengines": ["libaio", "libaio"]}, "dup")],
+)
+def test_bad_ioengines(extra, word):
+    with pytest.raises(UserError, match=word):
+        _suite(**extra)

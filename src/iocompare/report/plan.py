@@ -114,10 +114,11 @@ def print_plan(plan: Plan, out: Console, *, target: str, db: str, notes: tuple[s
         markup=False,
     )
     maximum = "at most " if suite.steady_state is not None else ""
+    engines = " and ".join(e.value for e in suite.engines())
     for note in notes:
         out.print(note, markup=False)
     out.print(
-        f"each trial: ramp {suite.ramp_s} s + runtime {maximum}{suite.runtime_s} s, {suite.ioengine.value}, "
+        f"each trial: ramp {suite.ramp_s} s + runtime {maximum}{suite.runtime_s} s, {engines}, "
         f"direct={int(suite.direct)}; working set {format_size(suite.working_set.size)}",
         markup=False,
     )

@@ -82,7 +82,7 @@ def run_settings(run: StoredRun) -> RunSettings:
         max_repeat=_int(suite.get("max_repeat")),
         working_set_bytes=_int(working_set.get("size")),
         working_set_requested_bytes=_int(settings.get("working_set_requested_bytes")),
-        ioengine=str(suite["ioengine"]) if isinstance(suite.get("ioengine"), str) else None,
+        ioengine=_engines(suite),
         direct=direct if isinstance(direct, bool) else None,
         target=_targets(settings),
         fio=str(settings["fio"]) if "fio" in settings else None,
@@ -108,6 +108,13 @@ def settings_line(s: RunSettings) -> str:
     if s.target:
         parts.append(f"target{'s' if ', ' in s.target else ''} {s.target}")
     return "; ".join(parts)
+
+
+def _engines(suite: Mapping[str, Any]) -> str | None:
+    many = suite.get("ioengines")
+    if isinstance(many, list) and many:
+        return " and ".join(str(e) for e in many)
+    return str(suite["ioengine"]) if isinstance(suite.get("ioengine"), str) else None
 
 
 def _targets(settings: Mapping[str, Any]) -> str | None:

@@ -14,6 +14,8 @@ from iocompare.model import Cell, Trial
 from iocompare.spec.models import Suite
 from iocompare.spec.targets import environment_labels
 
+ENGINE_MARK = "+"  # rand-read+io_uring: the workload rand-read run with io_uring
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -31,17 +33,19 @@ class Plan:
 
 def expand_cells(suite: Suite) -> tuple[Cell, ...]:
     cells = []
+    engines = suite.engines()
     for workload in suite.workloads:
-        for block_size in suite.block_sizes_of(workload):
+        for engine, block_size in ((e, b) for e in engines for b in suite.block_sizes_of(workload)):
             cells.append(
                 Cell(
-                    workload=workload.name,
+                    # With several engines the engine is part of the workload: its curves, keys and verdicts.
+                    workload=workload.name if len(engines) == 1 else f"{workload.name}{ENGINE_MARK}{engine.value}",
                     pattern=workload.pattern,
                     block_size_bytes=block_size,
                     iodepth=workload.depth_for(block_size),
                     numjobs=workload.numjobs,
                     read_percent=workload.effective_read_percent(),
-                    ioengine=suite.ioengine.value,
+                    ioengine=engine.value,
                     direct=suite.direct,
                     runtime_s=suite.runtime_s,
                     ramp_s=suite.ramp_s,
