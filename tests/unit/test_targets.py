@@ -142,3 +142,49 @@ def test_ioengines_are_a_dimension_with_the_engine_in_the_cell():
 def test_bad_ioengines(extra, word):
     with pytest.raises(UserError, match=word):
         _suite(**extra)
+
+
+def test_fio_client_pieces():
+    from iocompare.engines.fio_client import Server, client_argv, greeting_version, parse_server, per_host_documents
+
+    assert parse_server("198.19.1.2") == Server("198.19.1.2", 8765)
+    assert parse_server("node-b:9000").client_option == "--client=ip:node-b,9000"
+    argv = client_argv("fio", [Server("a"), Server("b", 1)], output="o.json", job="j.fio")
+    assert argv == ["fio", "--output-format=json+", "--output=o.json", "--client=ip:a,8765", "j.fio",
+                    "--client=ip:b,1", "j.fio"]  # fmt: skip
+    greeting = "hostname=node-b, be=0, 64-bit, os=Linux, arch=x86-64, fio=fio-3.33, flags=1\n<node-b> probe: ..."
+    assert greeting_version(greeting) == "fio-3.33" and greeting_version("fio: connect: refused") is None
+    doc = {"fio version": "fio-3.33", "client_stats": [
+        {"jobname": "j", "hostname": "a", "port": 1}, {"jobname": "j", "hostname": "b", "port": 1},
+        {"jobname": "All clients", "hostname": "", "port": 0}]}  # fmt: skip
+    parts = per_host_documents(doc)
+    assert set(parts) == {"a:1", "b:1"} and [e["hostname"] for e in parts["b:1"]["client_stats"]] == ["b"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=30))
+def test_remote_spellings_are_a_server_or_one_user_error(text):
+    from iocompare.engines.fio_client import parse_server
+
+    try:
+        server = parse_server(text)
+    except UserError as exc:
+        assert "remote" in exc.one_line()
+    else:
+        assert 1 <= server.port <= 65535 and ":" not in server.host and "," not in server.host
+
+
+def test_version_mismatch_refuses_with_both_versions(monkeypatch):
+    from iocompare.engines.fio_client import Server
+    from iocompare.environments import remote
+
+    monkeypatch.setattr(remote, "probe", lambda fio, server: ("fio-3.36", None))
+    reason = remote.check_servers("fio", "fio-3.33", [Server("198.19.1.2")])
+    assert reason is not None and "fio-3.36" in reason and "fio-3.33" in reason
+
+
+def test_all_at_once_needs_two_remote_hosts(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("IOCOMPARE_DB", str(tmp_path / "db" / "r.db"))
+    code = main(["run", "--dry-run", "--env", "host", "--all-at-once"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--all-at-once needs two or more remote hosts" in err

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from iocompare.cli.common import DbOption, console, err_console, resolve_db
 from iocompare.cli.progress import BarObserver, LineObserver, make_observer
-from iocompare.cli.run_targets import TargetChoice, choose_targets, with_target_flags
+from iocompare.cli.run_targets import TargetChoice, all_at_once, choose_targets, with_target_flags
 from iocompare.engines.fio_binary import FioBinary, find_fio
 from iocompare.environments import registry
 from iocompare.environments.base import Environment, RunContext
@@ -161,6 +161,12 @@ def run(
             "on every target. Or a filesystem the run makes: mkfs:FS:DEVICE, loop:FS:SIZE (docs/targets-and-hosts.md).",
         ),
     ] = None,
+    at_once: Annotated[
+        bool,
+        typer.Option(
+            "--all-at-once", help="Run each cell on every --env remote:HOST simultaneously (fio multi-client)."
+        ),
+    ] = False,
     baseline_target: Annotated[
         str | None,
         typer.Option("--baseline-target", help="Compare each environment against itself on this target."),
@@ -236,6 +242,7 @@ def run(
                 "--env": env or None,
                 "--target": target or None,
                 "--baseline-target": baseline_target,
+                "--all-at-once": at_once or None,
                 "--repeat": repeat,
                 "--max-repeat": max_repeat,
                 "--runtime": runtime,
@@ -261,6 +268,8 @@ def run(
             {**loaded.model_dump(mode="json"), **repeat_counts(loaded, repeat, max_repeat)}, "--repeat/--max-repeat"
         )
     loaded = with_target_flags(loaded, target)
+    if at_once:
+        loaded = all_at_once(loaded)
     if name is not None:
         _check_name_free(name, db_path)  # the dry run too: it says whether the run would start
     loaded = _available_only(loaded, skip_unavailable)

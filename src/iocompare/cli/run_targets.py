@@ -82,3 +82,17 @@ def _check_made(spec: TargetSpec, allow_destroy: bool, force: bool, working_set_
         )
     lines = check_prepared(spec, allow_destroy=allow_destroy, force=force, working_set_bytes=working_set_bytes)
     return [*lines, f"will make {spec.filesystem} for target {spec.text} and remove it after the run"]
+
+
+def all_at_once(suite: Suite) -> Suite:
+    """--all-at-once: the remote hosts become one environment, `remote:A+B+C`, whose every trial
+    runs the cell on all of them simultaneously (fio's multi-client mode)."""
+    remotes = [name for name in suite.environments if name.partition(":")[0] == "remote"]
+    if len(remotes) < 2:
+        raise UserError(
+            f"--all-at-once needs two or more remote hosts, got {len(remotes)}",
+            hint="--env remote:HOST[:PORT] once per host",
+        )
+    joined = "remote:" + "+".join(name.partition(":")[2] for name in remotes)
+    others = [name for name in suite.environments if name not in remotes]
+    return validate_suite({**suite.model_dump(mode="json"), "environments": [*others, joined]}, "--all-at-once")
