@@ -25,12 +25,12 @@ FLOORS: list[set[str]] = [
 ]
 FLOOR_OF = {package: index for index, floor in enumerate(FLOORS) for package in floor}
 
-# environments/: registry -> wings (container, microvm) -> host -> blockdev, image, base -> shared, extents
+# environments/: registry -> wings (container, microvm, remote) -> host -> blockdev, image, base -> shared, extents
 ENVIRONMENT_FLOORS: list[set[str]] = [
     {"shared", "extents"},
     {"base", "image", "blockdev"},
     {"host"},
-    {"container", "microvm"},
+    {"container", "microvm", "remote"},
     {"registry"},
 ]
 ENV_FLOOR_OF = {part: index for index, floor in enumerate(ENVIRONMENT_FLOORS) for part in floor}

@@ -7,8 +7,9 @@ from collections.abc import Iterable, Mapping
 
 
 def kind_of(environment: str) -> str:
-    """The kind of an environment name: `host:twin` is a host, `podman:volume` a podman."""
-    return environment.partition(":")[0]
+    """The kind of an environment name: `host:twin` is a host, `podman:volume` a podman, and
+    `podman@/mnt/xfs` (an environment on one of several targets) a podman."""
+    return environment.partition("@")[0].partition(":")[0]
 
 
 def default_baseline(environments: Iterable[str], kinds: Mapping[str, str] | None = None) -> str | None:

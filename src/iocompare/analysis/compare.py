@@ -19,6 +19,7 @@ from iocompare.analysis import stats
 from iocompare.analysis.baseline import default_baseline
 from iocompare.analysis.stats import RatioEstimate, SampleSummary
 from iocompare.model import FioResult, Pattern, TrialStatus
+from iocompare.spec.targets import baseline_for
 from iocompare.store.records import StoredRun, StoredTrial, by_cell_and_environment
 
 
@@ -261,6 +262,19 @@ def run_baseline(run: StoredRun) -> str:
     return chosen
 
 
+def comparison_pairs(run: StoredRun, base: str, candidates: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """(baseline, candidate) of every comparison: on several targets each environment against the
+    baseline on its own target, or, with the run's `baseline_target`, against itself on that target."""
+    labels = list(run.environments)
+    target = run.settings.get("baseline_target")
+    pairs = []
+    for candidate in candidates if candidates is not None else labels:
+        chosen = baseline_for(candidate, base, labels, target if isinstance(target, str) else None)
+        if candidate not in (chosen, base):
+            pairs.append((chosen, candidate))
+    return pairs
+
+
 def metric_values(
     trials: Iterable[StoredTrial], metric: Metric = Metric.THROUGHPUT
 ) -> dict[tuple[str, str], tuple[float, ...]]:
@@ -293,8 +307,6 @@ def compare_run(
     `suspects` maps (cell key, environment) to the labels of the artifact checks that fired
     there (see artifacts.suspect_labels).
     """
-    base = baseline or run_baseline(run)
-    names = [c for c in (candidates if candidates is not None else run.environments) if c != base]
     values = metric_values(run.trials, metric)
     flags = suspects or {}
     present = {(t.trial.cell.key, t.trial.environment) for t in run.trials}
@@ -308,7 +320,7 @@ def compare_run(
             tuple(flags.get((cell.key, base), ())),
             tuple(flags.get((cell.key, cand), ())),
         )
-        for cand in names
+        for base, cand in comparison_pairs(run, baseline or run_baseline(run), candidates)
         for cell in run.cells
         if (cell.key, base) in present or (cell.key, cand) in present
     ]

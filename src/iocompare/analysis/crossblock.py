@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from iocompare.analysis import stats
-from iocompare.analysis.compare import Metric, Policy, cell_seed, metric_values, run_baseline
+from iocompare.analysis.compare import Metric, Policy, cell_seed, comparison_pairs, metric_values, run_baseline
 from iocompare.analysis.stats import Interval, RatioEstimate
 from iocompare.model import Cell, FioResult, Pattern, TrialStatus
 from iocompare.store.records import StoredRun, by_cell_and_environment
@@ -209,13 +209,10 @@ def suite_summaries(
     policy: Policy = Policy(),
 ) -> list[SuiteSummary]:
     """One summary per candidate environment; suspect cells (either side) are left out."""
-    base = baseline or run_baseline(run)
     values = metric_values(run.trials, Metric.THROUGHPUT)
     flags = suspects or {}
     out = []
-    for cand in run.environments:
-        if cand == base:
-            continue
+    for base, cand in comparison_pairs(run, baseline or run_baseline(run)):
         cells = {c.key: (values.get((c.key, base), ()), values.get((c.key, cand), ())) for c in run.cells}
         exclude = {k for k in cells if flags.get((k, base)) or flags.get((k, cand))}
         out.append(suite_summary(cells, baseline=base, candidate=cand, exclude=exclude, policy=policy))

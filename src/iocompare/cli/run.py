@@ -15,16 +15,18 @@ from pydantic import ValidationError
 
 from iocompare.cli.common import DbOption, console, err_console, refuse_empty, resolve_db
 from iocompare.cli.progress import BarObserver, LineObserver, make_observer
+from iocompare.cli.run_targets import TargetChoice, all_at_once, choose_targets, with_target_flags
 from iocompare.engines.fio_binary import FioBinary, find_fio
 from iocompare.environments import registry
 from iocompare.environments.base import Environment, RunContext
-from iocompare.environments.blockdev import guard, is_block_device
 from iocompare.environments.container.labels import remove_dead_leftovers
 from iocompare.environments.host import check_target
 from iocompare.environments.shared import SharedWorkingSets
 from iocompare.errors import ExitCode, UserError
 from iocompare.execute import launch
 from iocompare.execute.applicability import preview
+from iocompare.execute.on_targets import create_on_targets
+from iocompare.execute.prepared import ReadyTarget
 from iocompare.execute.space import Reserve, SpacePlan, describe
 from iocompare.facts.probe import host_facts
 from iocompare.model import TrialStatus
@@ -37,6 +39,7 @@ from iocompare.spec.filters import describe as describe_filters
 from iocompare.spec.load import load_suite, validate_suite
 from iocompare.spec.models import Suite
 from iocompare.spec.references import with_references
+from iocompare.spec.targets import parse_targets
 from iocompare.store import Store
 from iocompare.store.db import check_run_name
 from iocompare.system.resources import RunResources
@@ -151,8 +154,22 @@ def run(
         list[str] | None, typer.Option("--env", help="Environment to run in (repeatable); see iocompare envs.")
     ] = None,
     target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target",
+            help=f"Directory on the filesystem under test (default {DEFAULT_TARGET}); repeatable: every environment "
+            "on every target. Or a filesystem the run makes: mkfs:FS:DEVICE, loop:FS:SIZE (docs/targets-and-hosts.md).",
+        ),
+    ] = None,
+    at_once: Annotated[
+        bool,
+        typer.Option(
+            "--all-at-once", help="Run each cell on every --env remote:HOST simultaneously (fio multi-client)."
+        ),
+    ] = False,
+    baseline_target: Annotated[
         str | None,
-        typer.Option("--target", help=f"Directory on the filesystem under test (default {DEFAULT_TARGET})."),
+        typer.Option("--baseline-target", help="Compare each environment against itself on this target."),
     ] = None,
     db: DbOption = None,
     repeat: Annotated[
@@ -228,7 +245,9 @@ def run(
             {
                 "--suite": suite,
                 "--env": env or None,
-                "--target": target,
+                "--target": target or None,
+                "--baseline-target": baseline_target,
+                "--all-at-once": at_once or None,
                 "--repeat": repeat,
                 "--max-repeat": max_repeat,
                 "--runtime": runtime,
@@ -253,8 +272,9 @@ def run(
         loaded = validate_suite(
             {**loaded.model_dump(mode="json"), **repeat_counts(loaded, repeat, max_repeat)}, "--repeat/--max-repeat"
         )
-    if target is not None:
-        loaded = validate_suite({**loaded.model_dump(mode="json"), "target": target}, "--target")
+    loaded = with_target_flags(loaded, target)
+    if at_once:
+        loaded = all_at_once(loaded)
     if name is not None:
         _check_name_free(name, db_path)  # the dry run too: it says whether the run would start
     loaded = _available_only(loaded, skip_unavailable)
@@ -264,21 +284,24 @@ def run(
             0, f"filtered with {describe_filters(filters)}: {len(loaded.describe_cells())} cell(s) remain"
         )
     loaded, reference_notes = with_references(loaded)
-    # Absolute: fio runs with its own working directory, so a relative path would point elsewhere.
-    target_dir = Path(loaded.target or DEFAULT_TARGET).absolute()
+    # Absolute paths: fio runs with its own working directory, so a relative path would point elsewhere.
+    targets = choose_targets(
+        loaded,
+        DEFAULT_TARGET,
+        baseline_target=baseline_target,
+        allow_destroy=allow_destroy,
+        force=force,
+        check_paths=not dry_run,
+    )
+    target_dir = targets.primary
     plan = expand(loaded, run_seed=seed if seed is not None else random.SystemRandom().getrandbits(32))
-    preflight = []
-    if is_block_device(target_dir):
-        preflight = guard(
-            target_dir, allow_destroy=allow_destroy, force=force, working_set_bytes=loaded.working_set.size
-        )
+    preflight = list(targets.preflight)
     if dry_run:
         for line in preflight + reference_notes:
             console().print(line, markup=False)
-        return _dry_run(loaded, plan, target_dir, db_path, fio_path, space_reserve, tuple(count_notes))
+        return _dry_run(loaded, plan, targets, db_path, fio_path, space_reserve, tuple(count_notes))
 
     fio = find_fio(fio_path)
-    check_target(target_dir)
     usable = _usable_environments(loaded.environments)
     if len(usable) != len(loaded.environments):
         loaded = validate_suite({**loaded.model_dump(mode="json"), "environments": usable}, "environments")
@@ -306,6 +329,8 @@ def run(
             settings={
                 "run_seed": final_plan.run_seed,
                 "target": str(target_dir),
+                "targets": targets.texts,
+                "baseline_target": baseline_target,
                 "argv": shlex.join(sys.argv),
                 "overrides": _overrides(
                     repeat=repeat,
@@ -313,7 +338,7 @@ def run(
                     runtime_s=runtime,
                     ramp_s=ramp,
                     environments=env or None,
-                    target=str(target) if target is not None else None,
+                    target=", ".join(target) if target else None,
                     filters=describe_filters(filters) or None,
                 ),
                 "fio": fio.version,
@@ -325,7 +350,9 @@ def run(
             cells=final_plan.cells,
         )
 
-    job = launch.Launch(plan, loaded, target_dir, db_path, fio, run_tag, space_reserve, f"run {run_name}")
+    job = launch.Launch(
+        plan, loaded, target_dir, db_path, fio, run_tag, space_reserve, f"run {run_name}", targets=targets.specs
+    )
     return _execute_and_report(job, create_run, frozenset(), notify)
 
 
@@ -354,13 +381,16 @@ def _resume(ref: str, db_path: Path, fio_path: str | None, space_reserve: Reserv
         raise UserError(f"run {run_id} cannot be resumed: its cells do not match its suite")
     done = frozenset(t.trial.index for t in stored.trials)
     target_dir = Path(stored.settings["target"])
+    specs = parse_targets(stored.settings.get("targets") or [str(target_dir)])
     fio = find_fio(fio_path)
     if fio.version != stored.settings.get("fio"):
         raise UserError(
             f"run {run_id} used {stored.settings.get('fio')}, this fio is {fio.version}",
             hint="resume with the same fio (--fio PATH)",
         )
-    check_target(target_dir)
+    for spec in specs:
+        if not spec.prepared:
+            check_target(Path(spec.text).absolute())
     notify = _notifier()
     launch.recover(db_path, notify)
 
@@ -376,7 +406,15 @@ def _resume(ref: str, db_path: Path, fio_path: str | None, space_reserve: Reserv
 
     notify(f"resuming run {run_id}: {len(done)} of {len(plan.trials)} trials already stored")
     job = launch.Launch(
-        plan, suite, target_dir, db_path, fio, uuid.uuid4().hex[:8], space_reserve, f"run {stored.info.name} (resumed)"
+        plan,
+        suite,
+        target_dir,
+        db_path,
+        fio,
+        uuid.uuid4().hex[:8],
+        space_reserve,
+        f"run {stored.info.name} (resumed)",
+        targets=specs,
     )
     return _execute_and_report(job, reopen, done, notify)
 
@@ -440,27 +478,29 @@ def _execute_and_report(
 def _dry_run(
     suite: Suite,
     plan: Plan,
-    target_dir: Path,
+    targets: TargetChoice,
     db_path: Path,
     fio_path: str | None,
     space_reserve: Reserve,
     notes: tuple[str, ...] = (),
 ) -> int:
     out = console()
-    print_plan(plan, out, target=str(target_dir), db=str(db_path), notes=notes)
+    print_plan(plan, out, target=", ".join(targets.texts), db=str(db_path), notes=notes)
     try:
         fio = find_fio(fio_path)
     except UserError:
         fio = FioBinary(fio_path or "fio", "not installed")
     context = RunContext(
-        target=target_dir,
+        target=targets.primary,
         run_tag="dry-run",
         fio=fio,
         resources=RunResources("dry-run", persist=False),
         working_sets=SharedWorkingSets(suite.working_set.shared),
     )
     usable = [n for n in suite.environments if registry.choose(n).unavailable_reason is None]
-    environments = launch.create_environments(tuple(usable), context)
+    environments = create_on_targets(
+        usable, [ReadyTarget(spec, targets.path_of(spec)) for spec in targets.specs], context
+    )
     space = launch.space_for(suite, environments, db_path=db_path, trials=len(plan.trials), reserve=space_reserve)
     out.print("space plan per filesystem:", markup=False)
     for line in describe(space):

@@ -56,6 +56,9 @@ class RunContext:
     # One working-set file per storage path, shared where environments reach the same one
     # (environments/shared.py); enabled=False gives each environment its own file.
     working_sets: SharedWorkingSets = field(default_factory=SharedWorkingSets)
+    # What the run knows about the target beyond the probes: how a prepared target was made
+    # (execute/prepared.py). Recorded with every trial on it.
+    target_facts: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def run_dir(self) -> Path:

@@ -13,6 +13,7 @@ from iocompare.environments.image import ImageBuilder
 from iocompare.environments.microvm.firecracker import FirecrackerEnvironment
 from iocompare.environments.microvm.image import GuestBuilder
 from iocompare.environments.microvm.qemu import QemuEnvironment
+from iocompare.environments.remote import RemoteEnvironment
 from iocompare.errors import EnvironmentUnavailable, UserError
 
 # One entry per environment kind; add yours with a single-line edit.
@@ -22,6 +23,7 @@ IMPLEMENTATIONS: tuple[type[Environment], ...] = (
     DockerEnvironment,
     QemuEnvironment,
     FirecrackerEnvironment,
+    RemoteEnvironment,
 )
 KINDS: dict[str, type[Environment]] = {cls.kind: cls for cls in IMPLEMENTATIONS}
 
@@ -60,6 +62,10 @@ def choose(name: str) -> EnvironmentChoice:
             if name == (kind if variant is None else f"{kind}:{variant}"):
                 return EnvironmentChoice(name, kind, variant, description, cls.unavailable_reason(variant))
     kind, variant = split_name(name)
+    accepts = getattr(KINDS.get(kind), "accepts", None)  # a kind whose variants are open (remote:HOST)
+    if accepts is not None and accepts(variant):
+        cls = KINDS[kind]
+        return EnvironmentChoice(name, kind, variant, cls.description, cls.unavailable_reason(variant))
     check_variant = getattr(KINDS.get(kind), "check_variant", None)
     if check_variant is not None:
         check_variant(variant)  # raises a UserError that names the bad option

@@ -29,7 +29,7 @@ SHARED_DIRECTORY = "shared"
 def reaches_shared_file(name: str) -> bool:
     """Whether the environment named `name` reads the shared file (on a directory target, sharing on):
     the rule each environment applies, by name, for estimates made before any is created."""
-    kind, _, variant = name.partition(":")
+    kind, _, variant = name.partition("@")[0].partition(":")  # env@target: the environment
     if kind in ("host", "docker", "podman"):
         return variant == ""  # host:twin keeps its own on purpose; volume, overlay, tmpfs differ
     return kind in ("qemu", "firecracker") and "fs" not in variant.split(",")

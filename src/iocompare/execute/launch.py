@@ -3,6 +3,7 @@ registration of created resources, and cleanup on every exit path."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -13,15 +14,15 @@ from iocompare.environments import registry
 from iocompare.environments.base import Environment, RunContext, SpaceNeed
 from iocompare.environments.shared import SharedWorkingSets
 from iocompare.errors import UserError
+from iocompare.execute.on_targets import create_on_targets, ready_all
 from iocompare.execute.runner import Runner, RunObserver, RunSummary
 from iocompare.execute.space import Reserve, SpacePlan, existing_ancestor, plan_space
 from iocompare.spec.expand import Plan, expand
 from iocompare.spec.models import Suite
+from iocompare.spec.targets import TargetKind, TargetSpec
 from iocompare.store import Store
 from iocompare.store.records import STORED_BYTES_PER_TRIAL
 from iocompare.system.identity import ProcessIdentity
-from iocompare.system.lock import TargetLock
-from iocompare.system.ownership import run_dir_name, write_marker
 from iocompare.system.resources import RunResources, recover_stale_runs
 from iocompare.system.signals import terminate_as_interrupt
 from iocompare.units import format_size
@@ -117,6 +118,9 @@ class Launch:
     run_tag: str
     reserve: Reserve
     description: str
+    # Every target of the run (spec/targets.py); empty: `target` alone, as given.
+    targets: tuple[TargetSpec, ...] = ()
+    prepared_base: Path = Path("/var/tmp")  # where made targets' loop files and mount points go
 
 
 def execute(
@@ -144,14 +148,17 @@ def execute(
     removed: list[str] = []
     with terminate_as_interrupt():
         try:
-            with TargetLock(launch.target, description=launch.description) as lock:
-                if not lock.is_device:
-                    resources.add("lock", str(lock.path), note="target lock")
-                    # the run's scratch directory carries its tag: the proof recovery needs after a SIGKILL
-                    run_dir = launch.target / run_dir_name(launch.run_tag)
-                    resources.add_path(run_dir, note="run scratch directory")
-                    write_marker(run_dir, launch.run_tag)
-                environments = create_environments(tuple(launch.suite.environments), context)
+            with contextlib.ExitStack() as locks:
+                specs = launch.targets or (TargetSpec(str(launch.target), TargetKind.PATH),)
+                ready = ready_all(
+                    specs,
+                    base=launch.prepared_base,
+                    run_tag=launch.run_tag,
+                    resources=resources,
+                    locks=locks,
+                    description=launch.description,
+                )
+                environments = create_on_targets(tuple(launch.suite.environments), ready, context)
                 space = space_for(
                     launch.suite,
                     environments,

@@ -113,7 +113,9 @@ class Runner:
                     if name in self.refused:
                         continue
                     stack.enter_context(environment)
-                    self.store.update_environment_facts(run_id, name, dict(environment.facts()))
+                    self.store.update_environment_facts(
+                        run_id, name, {**environment.facts(), **environment.context.target_facts}
+                    )
                 if self.done_trials:
                     self._finished = list(self.store.load_run(run_id).trials)
                 trials: list[Trial] = [t for t in self.plan.trials if t.index not in self.done_trials]
@@ -191,7 +193,7 @@ class Runner:
         suite = self.plan.suite
         if trial.environment in self.refused:
             return TrialOutcome(TrialStatus.REFUSED, self.refused[trial.environment], None, None, {}, ())
-        facts = dict(environment.facts())
+        facts = {**environment.facts(), **environment.context.target_facts}
         verdict = judge(
             cell, environment, cache_multiple=suite.working_set.cache_multiple, policy=suite.working_set.policy
         )

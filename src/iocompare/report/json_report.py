@@ -13,6 +13,7 @@ from typing import Any
 
 from iocompare.report.analysis_view import AnalysisView
 from iocompare.report.build import CellSummary, DirectionSummary, Report, environment_facts
+from iocompare.report.fleet_text import fleet_json
 from iocompare.report.json_analysis import analysis_json, cell_analysis
 from iocompare.report.settings import run_design, run_settings
 
@@ -125,6 +126,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             if (cell.key, env) in report.summaries
         ],
         "analysis": analysis_json(report.analysis),
+        "all_at_once": fleet_json(report.run),  # per host and aggregate, one entry per cell run on several hosts
     }
 
 

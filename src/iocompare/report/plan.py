@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.table import Table
 
+from iocompare.analysis.baseline import kind_of
 from iocompare.environments.shared import reaches_shared_file
 from iocompare.spec.design import cost_range, describe_design
 from iocompare.spec.expand import Plan
@@ -22,7 +23,7 @@ STARTUP_S = {"podman": 1.0, "docker": 1.0, "qemu": 7.0, "firecracker": 3.0}
 
 
 def _startup_s(environment: str) -> float:
-    return OVERHEAD_PER_TRIAL_S + STARTUP_S.get(environment.partition(":")[0], 0.0)
+    return OVERHEAD_PER_TRIAL_S + STARTUP_S.get(kind_of(environment), 0.0)
 
 
 LAYOUT_BPS = 500 << 20
@@ -113,10 +114,11 @@ def print_plan(plan: Plan, out: Console, *, target: str, db: str, notes: tuple[s
         markup=False,
     )
     maximum = "at most " if suite.steady_state is not None else ""
+    engines = " and ".join(e.value for e in suite.engines())
     for note in notes:
         out.print(note, markup=False)
     out.print(
-        f"each trial: ramp {suite.ramp_s} s + runtime {maximum}{suite.runtime_s} s, {suite.ioengine.value}, "
+        f"each trial: ramp {suite.ramp_s} s + runtime {maximum}{suite.runtime_s} s, {engines}, "
         f"direct={int(suite.direct)}; working set {format_size(suite.working_set.size)}",
         markup=False,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,9 +83,9 @@ def run_settings(run: StoredRun) -> RunSettings:
         max_repeat=_int(suite.get("max_repeat")),
         working_set_bytes=_int(working_set.get("size")),
         working_set_requested_bytes=_int(settings.get("working_set_requested_bytes")),
-        ioengine=str(suite["ioengine"]) if isinstance(suite.get("ioengine"), str) else None,
+        ioengine=_engines(suite),
         direct=direct if isinstance(direct, bool) else None,
-        target=str(settings["target"]) if "target" in settings else None,
+        target=_targets(settings),
         fio=str(settings["fio"]) if "fio" in settings else None,
         overrides=tuple(overrides),
         command=str(settings["argv"]) if "argv" in settings else None,
@@ -106,8 +107,24 @@ def settings_line(s: RunSettings) -> str:
     if s.fio:
         parts.append(s.fio)
     if s.target:
-        parts.append(f"target {s.target}")
+        parts.append(f"target{'s' if ', ' in s.target else ''} {s.target}")
     return "; ".join(parts)
+
+
+def _engines(suite: Mapping[str, Any]) -> str | None:
+    many = suite.get("ioengines")
+    if isinstance(many, list) and many:
+        return " and ".join(str(e) for e in many)
+    return str(suite["ioengine"]) if isinstance(suite.get("ioengine"), str) else None
+
+
+def _targets(settings: Mapping[str, Any]) -> str | None:
+    """Every target of the run as written (a made one as its spec), else the one directory."""
+    many = settings.get("targets")
+    made = isinstance(many, list) and len(many) == 1 and str(many[0]).startswith(("loop:", "mkfs:"))
+    if isinstance(many, list) and (len(many) > 1 or made):
+        return ", ".join(str(t) for t in many)
+    return str(settings["target"]) if "target" in settings else None
 
 
 def overrides_line(s: RunSettings) -> str:

@@ -15,6 +15,7 @@ from iocompare.report import analysis_text as text
 from iocompare.report.analysis_view import AnalysisView
 from iocompare.report.answer import LEGEND, environment_summaries, matrix_lines, plain_rows, wrap
 from iocompare.report.build import Report
+from iocompare.report.fleet_text import fleet_lines
 from iocompare.report.rows import COLUMNS, UNITS_NOTE, rows
 from iocompare.report.settings import header_lines
 from iocompare.system.safe_text import escape
@@ -209,6 +210,7 @@ def render_terminal(report: Report, out: Console, *, verbose: bool = False) -> N
         ("trials that did not succeed:", problems),
         ("artifact checks that fired (suspect, never corrected):", flags),
         ("stability warnings:", warnings),
+        ("all at once (per host and aggregate, across trials):", fleet_lines(report.run)),
     ):
         if lines:
             _line(out, "")

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 from iocompare.model import Cell, Trial
 from iocompare.spec.models import Suite
+from iocompare.spec.targets import environment_labels
+
+ENGINE_MARK = "+"  # rand-read+io_uring: the workload rand-read run with io_uring
 
 
 @dataclass(frozen=True)
@@ -30,17 +33,19 @@ class Plan:
 
 def expand_cells(suite: Suite) -> tuple[Cell, ...]:
     cells = []
+    engines = suite.engines()
     for workload in suite.workloads:
-        for block_size in suite.block_sizes_of(workload):
+        for engine, block_size in ((e, b) for e in engines for b in suite.block_sizes_of(workload)):
             cells.append(
                 Cell(
-                    workload=workload.name,
+                    # With several engines the engine is part of the workload: its curves, keys and verdicts.
+                    workload=workload.name if len(engines) == 1 else f"{workload.name}{ENGINE_MARK}{engine.value}",
                     pattern=workload.pattern,
                     block_size_bytes=block_size,
                     iodepth=workload.depth_for(block_size),
                     numjobs=workload.numjobs,
                     read_percent=workload.effective_read_percent(),
-                    ioengine=suite.ioengine.value,
+                    ioengine=engine.value,
                     direct=suite.direct,
                     runtime_s=suite.runtime_s,
                     ramp_s=suite.ramp_s,
@@ -52,7 +57,8 @@ def expand_cells(suite: Suite) -> tuple[Cell, ...]:
 
 def expand(suite: Suite, *, run_seed: int) -> Plan:
     cells = expand_cells(suite)
-    environments = tuple(suite.environments)
+    # With several targets every environment runs on each: the labels are env@target.
+    environments = environment_labels(suite.environments, suite.target_texts(""))
     rng = random.Random(run_seed)
     trials: list[Trial] = []
     for round_index in range(suite.repeat):

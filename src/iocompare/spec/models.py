@@ -108,6 +108,8 @@ IoDepth = Annotated[
 # read at its rested rate (1 MiB random read, median 2.72 GiB/s, against 1.76 back to back).
 DEFAULT_SETTLE_S = 3.0
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+# A target (spec/targets.py): a path or a prepared spec; no NUL, and no '@' (it separates env@target).
+TargetText = Annotated[str, Field(min_length=1, pattern="^[^\u0000@]+$")]
 
 
 class IoEngine(str, enum.Enum):
@@ -267,6 +269,12 @@ class Suite(BaseModel):
         default=None, description="End trials early once steady; runtime_s is then the maximum (absent: fixed length)."
     )
     ioengine: IoEngine = Field(default=IoEngine.LIBAIO, strict=False)
+    ioengines: list[Annotated[IoEngine, Field(strict=False)]] | None = Field(
+        default=None,
+        min_length=1,
+        description="Several fio ioengines as a dimension: every workload runs with each; with two or more the "
+        "engine is part of the cell (workload name+engine, e.g. rand-read+io_uring@4k). Not together with ioengine.",
+    )
     direct: bool = Field(default=True, description="O_DIRECT; never silently turned off.")
     working_set: WorkingSet = Field(default_factory=WorkingSet)
     settle_s: float = Field(
@@ -283,7 +291,23 @@ class Suite(BaseModel):
         pattern="^[^\u0000]+$",  # a path: not empty (that would be the current directory), no NUL byte
         description="Directory on the filesystem under test (default /var/tmp).",
     )
+    targets: list[TargetText] | None = Field(
+        default=None,
+        min_length=1,
+        description="Several targets: every environment runs on every target (labels env@target). A target is a "
+        "directory, or a filesystem the run makes and removes: mkfs:FS:DEVICE[:OPTIONS] or loop:FS:SIZE[:OPTIONS] "
+        "(docs/targets-and-hosts.md). Not together with target.",
+    )
     environments: list[str] = Field(default_factory=lambda: ["host"], min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _engine_of_engines(cls, data: object) -> object:
+        # `ioengine` reads as the first of `ioengines`, so a stored suite validates again as it was.
+        engines = data.get("ioengines") if isinstance(data, dict) else None
+        if isinstance(data, dict) and isinstance(engines, list) and engines and "ioengine" not in data:
+            return {**data, "ioengine": engines[0]}
+        return data
 
     @model_validator(mode="after")
     def _unique_names(self) -> Suite:
@@ -292,6 +316,14 @@ class Suite(BaseModel):
             if workload.name in seen:
                 raise ValueError(f"workload name {workload.name!r} appears twice")
             seen.add(workload.name)
+        if self.ioengines is not None and self.ioengine is not self.ioengines[0]:
+            raise ValueError("give ioengine or ioengines, not both (ioengine is ioengines' first entry)")
+        if self.ioengines is not None and len(set(self.ioengines)) != len(self.ioengines):
+            raise ValueError(f"ioengines list has duplicates: {[e.value for e in self.ioengines]}")
+        if self.targets is not None and self.target is not None:
+            raise ValueError("give target or targets, not both")
+        if self.targets is not None and len(set(self.targets)) != len(self.targets):
+            raise ValueError(f"targets list has duplicates: {self.targets}")
         if len(set(self.environments)) != len(self.environments):
             raise ValueError(f"environments list has duplicates: {self.environments}")
         if self.max_repeat < self.repeat:
@@ -301,6 +333,13 @@ class Suite(BaseModel):
                 f"steady_state.window_s {self.steady_state.window_s} must be shorter than runtime_s {self.runtime_s}"
             )
         return self
+
+    def engines(self) -> list[IoEngine]:
+        return list(self.ioengines) if self.ioengines is not None else [self.ioengine]
+
+    def target_texts(self, default: str) -> list[str]:
+        """The run's targets as written, in order."""
+        return list(self.targets) if self.targets is not None else [self.target or default]
 
     def block_sizes_of(self, workload: Workload) -> list[int]:
         return list(workload.block_sizes or self.block_sizes)

@@ -12,6 +12,7 @@ from iocompare.model import Pattern
 from iocompare.spec.models import Suite, Workload
 
 HOST = "host"
+REMOTE = "remote"
 REFERENCE_WORKLOADS = (
     Workload(name="ref-read-qd1", pattern=Pattern.RAND_READ, block_sizes=[4096], iodepth=1),
     Workload(name="ref-flush-probe", pattern=Pattern.FSYNC_PROBE, block_sizes=[4096], iodepth=1),
@@ -19,7 +20,9 @@ REFERENCE_WORKLOADS = (
 
 
 def needs_references(suite: Suite) -> bool:
-    return suite.references and any(name.partition(":")[0] != HOST for name in suite.environments)
+    kinds = {name.partition(":")[0] for name in suite.environments}
+    # Remote hosts are compared with each other: the local host is no ceiling for their storage.
+    return suite.references and bool(kinds - {HOST}) and kinds != {REMOTE}
 
 
 def _has(suite: Suite, reference: Workload) -> bool:

@@ -38,6 +38,18 @@ def run_dir_name(run_tag: str) -> str:
     return f"iocompare-{run_tag}"
 
 
+def target_tag(run_tag: str, index: int) -> str:
+    """The tag of a run's `index`-th target when it has several: names never meet across targets."""
+    return f"{run_tag}t{index}"
+
+
+def tag_belongs(tag: str | None, run_tag: str) -> bool:
+    """`tag` is the run's own tag or one of its targets' (`target_tag`)."""
+    if tag is None:
+        return False
+    return tag == run_tag or re.fullmatch(re.escape(run_tag) + r"t[0-9]{1,4}", tag) is not None
+
+
 def write_marker(run_dir: Path, run_tag: str) -> Path:
     """Mark `run_dir` as this run's own (cleanup after a SIGKILL removes only marked directories)."""
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -88,10 +100,10 @@ class OwnedRoots:
             # never the manifests, the guest images or the invalid/ files of other runs
             if _within(real, root) and real != root and run_tag in real.relative_to(root).parts[0]:
                 return True
-        name = run_dir_name(run_tag)
         for candidate in (real, *real.parents):
-            if candidate.name == name:
-                return _carries_marker(candidate, run_tag)
+            tag = candidate.name.removeprefix("iocompare-")
+            if tag != candidate.name and tag_belongs(tag, run_tag):
+                return _carries_marker(candidate, tag)
         return False
 
 
@@ -114,8 +126,22 @@ def engine_is_ours(engine: str) -> bool:
 
 def name_is_ours(name: str, run_tag: str) -> bool:
     """A container or volume name iocompare generated for this run."""
-    own = run_dir_name(run_tag)
-    return bool(_GENERATED_NAME.match(name)) and (name == own or name.startswith(own + "-"))
+    if not _GENERATED_NAME.match(name):
+        return False
+    tag = name.removeprefix("iocompare-").split("-", 1)[0]
+    return tag_belongs(tag, run_tag)
+
+
+def loop_is_ours(device: str, run_tag: str, roots: OwnedRoots) -> bool:
+    """A loop device whose backing file is inside the run's own directories (the kernel says which file)."""
+    match = re.fullmatch(r"/dev/loop([0-9]{1,4})", device)
+    if match is None:
+        return False
+    try:
+        backing = Path(f"/sys/block/loop{match.group(1)}/loop/backing_file").read_text().strip()
+    except OSError:
+        return False
+    return roots.path_is_ours(backing, run_tag)
 
 
 def executable_of(pid: int) -> str | None:

@@ -27,8 +27,10 @@ from iocompare.system.ownership import (
     engine_is_ours,
     executable_of,
     lock_is_ours,
+    loop_is_ours,
     name_is_ours,
     process_is_ours,
+    tag_belongs,
 )
 from iocompare.system.proc import kill_tree
 from iocompare.system.untrusted import ManifestRecord, read_record
@@ -50,7 +52,7 @@ def state_dir() -> Path:
 
 @dataclass(frozen=True)
 class Resource:
-    kind: str  # "path" | "container" | "volume" | "process" | "mount"
+    kind: str  # "path" | "container" | "volume" | "process" | "mount" | "loop"
     ident: str  # path, container/volume name, pid, mount point
     engine: str = ""  # docker/podman for containers and volumes
     note: str = ""
@@ -81,6 +83,9 @@ def remove_resource(resource: Resource) -> None:
     elif resource.kind == "mount":
         with contextlib.suppress(subprocess.SubprocessError, OSError):
             subprocess.run(["umount", "-l", "--", resource.ident], capture_output=True, timeout=60)
+    elif resource.kind == "loop":  # a busy device is detached by the kernel once its last user goes
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
+            subprocess.run(["losetup", "-d", resource.ident], capture_output=True, timeout=60)
 
 
 def _engine_remove(resource: Resource) -> None:
@@ -115,6 +120,8 @@ def proven(resource: Resource, run_tag: str, roots: OwnedRoots) -> str | None:
         return None if roots.path_is_ours(resource.ident, run_tag) else "not inside the run's own directories"
     if resource.kind == "lock":
         return None if lock_is_ours(resource.ident) else "not an iocompare target lock"
+    if resource.kind == "loop":
+        return None if loop_is_ours(resource.ident, run_tag, roots) else "not a loop device over the run's own file"
     if resource.kind == "process":
         pid_text, _, start = resource.ident.partition("@")
         # ASCII digits only: str.isdigit() also takes "²", which int() refuses (found by the property test)
@@ -125,7 +132,7 @@ def proven(resource: Resource, run_tag: str, roots: OwnedRoots) -> str | None:
         return None
     if not engine_is_ours(resource.engine) or not name_is_ours(resource.ident, run_tag):
         return "not a name iocompare generated for this run"
-    if _engine_run_label(resource) != run_tag:
+    if not tag_belongs(_engine_run_label(resource), run_tag):
         return f"the engine does not label it as run {run_tag}'s"
     return None
 
