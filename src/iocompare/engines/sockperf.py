@@ -36,7 +36,8 @@ class SockperfSpec:
 
 
 def server_argv(binary: str, address: str, port: int) -> list[str]:
-    return [binary, "server", "--tcp", "-i", address, "-p", str(port)]
+    # --uc-reuseaddr: the previous trial's connection in TIME_WAIT must not refuse the next bind.
+    return [binary, "server", "--tcp", "-i", address, "-p", str(port), "--uc-reuseaddr"]
 
 
 def client_argv(binary: str, spec: SockperfSpec) -> list[str]:

@@ -13,6 +13,8 @@ from iocompare.environments.image import ImageBuilder
 from iocompare.environments.microvm.firecracker import FirecrackerEnvironment
 from iocompare.environments.microvm.image import GuestBuilder
 from iocompare.environments.microvm.qemu import QemuEnvironment
+from iocompare.environments.net.loopback import LoopbackEnvironment
+from iocompare.environments.net.netns import NetnsEnvironment
 from iocompare.errors import EnvironmentUnavailable, UserError
 
 # One entry per environment kind; add yours with a single-line edit.
@@ -22,6 +24,8 @@ IMPLEMENTATIONS: tuple[type[Environment], ...] = (
     DockerEnvironment,
     QemuEnvironment,
     FirecrackerEnvironment,
+    LoopbackEnvironment,
+    NetnsEnvironment,
 )
 KINDS: dict[str, type[Environment]] = {cls.kind: cls for cls in IMPLEMENTATIONS}
 

@@ -141,7 +141,7 @@ def chart_data(report: Report, stats: Mapping[tuple[str, str], CellStats]) -> li
         if not throughput and not latency:
             continue  # no successful trial anywhere: the table below says why, an empty chart would not
         title = (
-            f"{workload} ({pattern.value}, QD{cells[0].iodepth}"
+            f"{workload} ({pattern.value}{'' if pattern.network else f', QD{cells[0].iodepth}'}"
             + (f"x{cells[0].numjobs}" if cells[0].numjobs > 1 else "")
             + ")"
         )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from iocompare.model import Cell, Trial
 from iocompare.spec.models import Suite
+from iocompare.spec.net_expand import network_cells
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class Plan:
 def expand_cells(suite: Suite) -> tuple[Cell, ...]:
     cells = []
     for workload in suite.workloads:
+        if workload.pattern.network:
+            cells.extend(network_cells(suite, workload))
+            continue
         for block_size in suite.block_sizes_of(workload):
             cells.append(
                 Cell(

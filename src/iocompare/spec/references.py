@@ -19,7 +19,8 @@ REFERENCE_WORKLOADS = (
 
 
 def needs_references(suite: Suite) -> bool:
-    return suite.references and any(name.partition(":")[0] != HOST for name in suite.environments)
+    # A network run's reference is its loopback environment, not a storage cell.
+    return suite.references and not suite.network and any(name.partition(":")[0] != HOST for name in suite.environments)
 
 
 def _has(suite: Suite, reference: Workload) -> bool:

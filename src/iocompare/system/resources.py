@@ -36,7 +36,7 @@ def state_dir() -> Path:
 
 @dataclass(frozen=True)
 class Resource:
-    kind: str  # "path" | "container" | "volume" | "process" | "mount"
+    kind: str  # "path" | "container" | "volume" | "process" | "mount" | "netns" | "link" | "network"
     ident: str  # path, container/volume name, pid, mount point
     engine: str = ""  # docker/podman for containers and volumes
     note: str = ""
@@ -44,6 +44,13 @@ class Resource:
     def describe(self) -> str:
         prefix = f"{self.engine} " if self.engine else ""
         return f"{prefix}{self.kind} {self.ident}"
+
+
+_NETWORK_REMOVAL = {
+    "netns": ("ip", "netns", "delete"),
+    "link": ("ip", "link", "delete"),
+    "network": ("network", "rm", "-f"),
+}
 
 
 def remove_resource(resource: Resource) -> None:
@@ -66,6 +73,13 @@ def remove_resource(resource: Resource) -> None:
         argv = [resource.engine, "rm", "-f", resource.ident]
         if resource.kind == "volume":
             argv = [resource.engine, "volume", "rm", "-f", resource.ident]
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
+            subprocess.run(argv, capture_output=True, timeout=60)
+    elif resource.kind in _NETWORK_REMOVAL and shutil.which("ip" if resource.kind != "network" else resource.engine):
+        # Namespaces, veths, bridges and taps (ip), engine networks (podman/docker network rm).
+        argv = [*_NETWORK_REMOVAL[resource.kind], resource.ident]
+        if resource.kind == "network":
+            argv = [resource.engine, *argv]
         with contextlib.suppress(subprocess.SubprocessError, OSError):
             subprocess.run(argv, capture_output=True, timeout=60)
     elif resource.kind == "mount":
