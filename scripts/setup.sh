@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(fio qemu-system-x86 busybox-static e2fsprogs)  # qemu, guest image: docs/microvms.md
 DEBIAN_PACKAGES+=(podman runc docker.io)  # containers: docs/containers.md (dockerd is not started here)
 DEBIAN_PACKAGES+=(chromium)  # the HTML report's browser test (Python playwright drives it; never `playwright install`)
+DEBIAN_PACKAGES+=(iperf3 sockperf iproute2 ethtool)  # network runs: docs/network.md
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
