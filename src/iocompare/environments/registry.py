@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from iocompare.environments.base import Environment, RunContext
 from iocompare.environments.container.environment import DockerEnvironment, PodmanEnvironment
 from iocompare.environments.container.image import BUILDERS as CONTAINER_BUILDERS
+from iocompare.environments.container.network import PodmanNetEnvironment
 from iocompare.environments.host import HostEnvironment
 from iocompare.environments.image import ImageBuilder
 from iocompare.environments.microvm.firecracker import FirecrackerEnvironment
@@ -26,6 +27,7 @@ IMPLEMENTATIONS: tuple[type[Environment], ...] = (
     FirecrackerEnvironment,
     LoopbackEnvironment,
     NetnsEnvironment,
+    PodmanNetEnvironment,
 )
 KINDS: dict[str, type[Environment]] = {cls.kind: cls for cls in IMPLEMENTATIONS}
 
