@@ -280,6 +280,11 @@ class Suite(BaseModel):
     )
     environments: list[str] = Field(default_factory=lambda: ["host"], min_length=1)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _network_names(cls, data: object) -> object:
+        return network.network_environment_names(data)
+
     @model_validator(mode="after")
     def _unique_names(self) -> Suite:
         seen: set[str] = set()

@@ -99,3 +99,30 @@ def check_one_kind(patterns: list[Pattern]) -> None:
     kinds = {p.network for p in patterns}
     if len(kinds) > 1:
         raise ValueError("a suite is either storage or network: its workloads mix fio and network patterns")
+
+
+# The network paths (environments/net, environments/container/network.py), and what the storage
+# names mean in a network suite: `--env podman` there is a podman container on the run's network.
+NETWORK_ENVIRONMENTS = ("loopback", "netns", "podman-net", "podman-net:host")
+ALIASES = {"host": "loopback", "podman": "podman-net", "podman:host": "podman-net:host"}
+
+
+def network_environment_names(data: object) -> object:
+    """A suite document's environments, spelled as network paths when its workloads are network
+    ones; a storage-only environment there is bad input, named."""
+    if not isinstance(data, dict) or not isinstance(data.get("workloads"), list):
+        return data
+    patterns = [w.get("pattern") for w in data["workloads"] if isinstance(w, dict)]
+    network = {p.value for p in Pattern if p.network}
+    if not patterns or not all(p in network for p in patterns):
+        return data
+    names = data.get("environments", ["host"])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return data  # the field's own validation says what is wrong
+    mapped = [ALIASES.get(name, name) for name in names]
+    for name in mapped:
+        if name not in NETWORK_ENVIRONMENTS:
+            raise ValueError(
+                f"environment {name!r} is not a network path (network paths: {', '.join(NETWORK_ENVIRONMENTS)})"
+            )
+    return {**data, "environments": mapped}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from iocompare.errors import ToolError
 from iocompare.system.proc import run
@@ -32,23 +32,6 @@ def create_veth_namespace(
     ip("link", "set", host_link, "up")
     ip("link", "set", peer_link, "up", netns=netns)
     ip("link", "set", "lo", "up", netns=netns)
-
-
-def create_bridge_tap(resources: RunResources, *, bridge: str, tap: str, bridge_cidr: str) -> None:
-    resources.add("link", tap, note="tap of the guest's virtio-net")
-    resources.add("link", bridge, note="bridge of the run")
-    ip("link", "add", bridge, "type", "bridge")
-    ip("addr", "add", bridge_cidr, "dev", bridge)
-    ip("tuntap", "add", "dev", tap, "mode", "tap")
-    ip("link", "set", tap, "master", bridge)
-    ip("link", "set", bridge, "up")
-    ip("link", "set", tap, "up")
-
-
-def remove_links(resources: RunResources, kinds: Sequence[str] = ("netns", "link")) -> None:
-    for resource in reversed(resources.items()):
-        if resource.kind in kinds:
-            resources.release(resource)
 
 
 def link_facts(link: str, prefix: str, netns: str | None = None) -> dict[str, str]:
