@@ -4,6 +4,7 @@ of the run at the next start (the manifest's leftover recovery)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -40,7 +41,9 @@ def network_state() -> tuple[set[str], set[str]]:
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
     names = {line.split(":")[1].strip().split("@")[0] for line in links.splitlines()}
     spaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
-    return {n for n in names if n.startswith("ioc-")}, {line.split()[0] for line in spaces.splitlines() if line}
+    # Only this project's names (`ioc-<run>`): other runs on the machine may come and go meanwhile.
+    namespaces = {line.split()[0] for line in spaces.splitlines() if line}
+    return {n for n in names if n.startswith("ioc-")}, {n for n in namespaces if n.startswith("ioc-")}
 
 
 def write_suite(tmp_path: Path, repeat: int, environments: list[str]) -> Path:
@@ -106,3 +109,53 @@ def test_sigkill_leftovers_are_removed_at_the_next_start(tmp_path: Path) -> None
     )
     assert "cleaned up after a killed iocompare run" in done.stderr
     assert network_state() == (links_before, spaces_before)
+
+
+def podman_networks() -> set[str]:
+    done = subprocess.run(["podman", "network", "ls", "-q"], capture_output=True, text=True, check=True)
+    return set(done.stdout.split())
+
+
+def podman_containers() -> set[str]:
+    done = subprocess.run(["podman", "ps", "-aq", "--filter", "name=ioc-"], capture_output=True, text=True, check=True)
+    return set(done.stdout.split())
+
+
+def test_podman_bridge_and_host_network_are_measured_and_leave_nothing(tmp_path: Path) -> None:
+    before = (network_state(), podman_networks(), podman_containers())
+    db = tmp_path / "r.db"
+    suite = write_suite(tmp_path, 1, ["podman", "podman:host"])
+    done = iocompare("run", "--suite", str(suite), "--db", str(db), env=dict(os.environ), timeout=600)
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert (network_state(), podman_networks(), podman_containers()) == before
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT t.environment, c.key, t.status, t.facts_json FROM trials t JOIN cells c ON c.id = t.cell_id"
+        ).fetchall()
+    facts = {(env, key): json.loads(f) for env, key, _status, f in rows}
+    assert {(env, key) for env, key, status, _f in rows if status == "ok"} >= {
+        (env, key) for env in ("podman-net", "podman-net:host") for key in ("tcp.to-env@64k", "rr@512")
+    }
+    bridge = facts[("podman-net", "tcp.to-env@64k")]
+    assert bridge["network_address"].startswith("198.18.")  # never podman's default 10.88.0.0/16
+    assert bridge["iperf3_version_inside"] == bridge["iperf3_version"]
+    assert bridge["sockperf_version_inside"] == bridge["sockperf_version"]
+
+
+def test_sigkill_of_a_podman_network_run_is_cleaned_up_at_the_next_start(tmp_path: Path) -> None:
+    before = (network_state(), podman_networks())
+    db = tmp_path / "r.db"
+    suite = write_suite(tmp_path, 3, ["podman"])
+    process = start_iocompare("run", "--suite", str(suite), "--db", str(db), env=dict(os.environ))
+    try:
+        wait_for(lambda: podman_networks() - before[1], timeout=300)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=60)
+    assert podman_networks() - before[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "iocompare", "runs", "--db", str(db)], capture_output=True, text=True, timeout=300
+    )
+    assert "cleaned up after a killed iocompare run" in done.stderr
+    assert (network_state(), podman_networks()) == before
+    assert not podman_containers()
