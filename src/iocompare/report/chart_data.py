@@ -57,6 +57,7 @@ class ChartData:
     baseline: str | None
     noise: float  # the policy's noise threshold, drawn as a band around ratio 1
     direction: str  # "read" or "write": whose latency is drawn
+    size_name: str = "block size"  # a network cell's size is its message size
 
     @property
     def block_labels(self) -> tuple[str, ...]:
@@ -158,6 +159,7 @@ def chart_data(report: Report, stats: Mapping[tuple[str, str], CellStats]) -> li
                 view.baseline,
                 view.policy.noise,
                 direction,
+                "message size" if pattern.network else "block size",
             )
         )
     return charts
