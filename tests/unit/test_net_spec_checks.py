@@ -64,8 +64,11 @@ def test_a_message_size_is_a_power_of_two_from_512_b_to_8_mib(size: int) -> None
     ],
 )
 def test_network_and_storage_fields_do_not_mix(workload: dict[str, object], words: str) -> None:
+    data = suite(**workload)
+    if workload.get("pattern") == "rand-read":
+        data["environments"] = ["host"]
     with pytest.raises(UserError, match=words):
-        validate_suite(suite(**workload), "t")
+        validate_suite(data, "t")
 
 
 def test_a_suite_is_storage_or_network() -> None:
@@ -125,3 +128,9 @@ def test_no_network_check_passes_without_its_facts() -> None:
     assert CheckStatus.PASSED not in {s for c, s in statuses.items() if c is not CheckId.FASTER_THAN_LOOPBACK}
     assert statuses[CheckId.SOFTWARE_EMULATION] is CheckStatus.NOT_EVALUATED
     assert statuses[CheckId.RETRANSMITS] is CheckStatus.NOT_EVALUATED
+
+
+def test_a_storage_suite_refuses_network_paths() -> None:
+    data = {"name": "s", "environments": ["host", "netns"], "workloads": [{"name": "r", "pattern": "rand-read"}]}
+    with pytest.raises(UserError, match="'netns' is a network path"):
+        validate_suite(data, "t")

@@ -114,11 +114,14 @@ def network_environment_names(data: object) -> object:
         return data
     patterns = [w.get("pattern") for w in data["workloads"] if isinstance(w, dict)]
     network = {p.value for p in Pattern if p.network}
-    if not patterns or not all(p in network for p in patterns):
-        return data
     names = data.get("environments", ["host"])
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         return data  # the field's own validation says what is wrong
+    if not patterns or not all(p in network for p in patterns):
+        for name in names:
+            if name in NETWORK_ENVIRONMENTS and not any(p in network for p in patterns):
+                raise ValueError(f"environment {name!r} is a network path: it runs iperf3 and sockperf, not fio")
+        return data
     mapped = [ALIASES.get(name, name) for name in names]
     for name in mapped:
         if name not in NETWORK_ENVIRONMENTS:
