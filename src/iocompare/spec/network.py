@@ -112,7 +112,10 @@ def network_environment_names(data: object) -> object:
     ones; a storage-only environment there is bad input, named."""
     if not isinstance(data, dict) or not isinstance(data.get("workloads"), list):
         return data
-    patterns = [w.get("pattern") for w in data["workloads"] if isinstance(w, dict)]
+    # Only well-formed pattern names decide; anything else is left to the fields' own validation.
+    patterns = [
+        w.get("pattern") for w in data["workloads"] if isinstance(w, dict) and isinstance(w.get("pattern"), str)
+    ]
     network = {p.value for p in Pattern if p.network}
     names = data.get("environments", ["host"])
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
