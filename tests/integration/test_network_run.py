@@ -117,7 +117,9 @@ def podman_networks() -> set[str]:
 
 
 def podman_containers() -> set[str]:
-    done = subprocess.run(["podman", "ps", "-aq", "--filter", "name=ioc-"], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        ["podman", "ps", "-aq", "--filter", "name=-net-server-"], capture_output=True, text=True, check=True
+    )
     return set(done.stdout.split())
 
 

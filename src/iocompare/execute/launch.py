@@ -21,6 +21,7 @@ from iocompare.store import Store
 from iocompare.store.records import STORED_BYTES_PER_TRIAL
 from iocompare.system.identity import ProcessIdentity
 from iocompare.system.lock import TargetLock
+from iocompare.system.ownership import run_dir_name, write_marker
 from iocompare.system.resources import RunResources, recover_stale_runs
 from iocompare.system.signals import terminate_as_interrupt
 from iocompare.units import format_size
@@ -69,11 +70,12 @@ def reserves(environments: Mapping[str, Environment], reserve: Reserve) -> dict[
 def recover_leftovers(notify: Notify) -> None:
     """Remove what killed runs left behind (their manifests name it) and mark those runs interrupted
     in the database each manifest names; cheap when there is none."""
-    for stale in recover_stale_runs():
+    for stale in recover_stale_runs(notify=notify):
         removed = ", ".join(stale.removed) or "nothing left to remove"
+        left = f"; left alone {', '.join(stale.left_alone)}" if stale.left_alone else ""
         notify(
             f"cleaned up after a killed iocompare run ({stale.description or stale.run_tag}, pid {stale.pid}): "
-            f"{removed}"
+            f"{removed}{left}"
         )
         if stale.database is not None and stale.database.is_file():
             try:
@@ -145,6 +147,10 @@ def execute(
             with TargetLock(launch.target, description=launch.description) as lock:
                 if not lock.is_device:
                     resources.add("lock", str(lock.path), note="target lock")
+                    # the run's scratch directory carries its tag: the proof recovery needs after a SIGKILL
+                    run_dir = launch.target / run_dir_name(launch.run_tag)
+                    resources.add_path(run_dir, note="run scratch directory")
+                    write_marker(run_dir, launch.run_tag)
                 environments = create_environments(tuple(launch.suite.environments), context)
                 space = space_for(
                     launch.suite,

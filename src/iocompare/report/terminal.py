@@ -18,6 +18,7 @@ from iocompare.report.build import Report
 from iocompare.report.rows import COLUMNS, UNITS_NOTE, rows
 from iocompare.report.settings import header_lines
 from iocompare.spec.design import stored_design
+from iocompare.system.safe_text import escape
 from iocompare.units import format_duration
 
 
@@ -32,7 +33,7 @@ def _table(columns: Sequence[str], body: list[tuple[str, ...]], title: str, righ
         if previous is not None and values[0] != previous:
             table.add_section()
         previous = values[0]
-        table.add_row(*(Text(v) for v in values))  # plain text: "[...]" in a message is not markup
+        table.add_row(*(Text(escape(v)) for v in values))  # plain text: "[...]" in a message is not markup
     return table
 
 
@@ -212,6 +213,11 @@ def render_terminal(report: Report, out: Console, *, verbose: bool = False) -> N
     width = out.width
     for line in answer_lines(report, width):
         _line(out, line)
+    if report.diagnosis:
+        _line(out, "")
+        for line in report.diagnosis:
+            for part in wrap(line, width, "    "):
+                _line(out, part)
     view = report.analysis
     flags, warnings, problems = flag_lines(view), warning_lines(view), problem_lines(report)
     for title, lines in (
@@ -246,7 +252,7 @@ def render_terminal(report: Report, out: Console, *, verbose: bool = False) -> N
         if previous_cell is not None and r.values[0] != previous_cell:
             table.add_section()
         previous_cell = r.values[0]
-        table.add_row(*(Text(v) for v in r.values), style=None if r.ok else "yellow")
+        table.add_row(*(Text(escape(v)) for v in r.values), style=None if r.ok else "yellow")
     out.print(table)
     _line(out, UNITS_NOTE, "dim")
     render_summary(view, out, scope)

@@ -17,7 +17,7 @@ from iocompare.environments.container.image import LOADS_IN_IMAGE, ensure_image
 from iocompare.environments.container.labels import owner_labels
 from iocompare.environments.container.preflight import ready_engine
 from iocompare.environments.container.probe import status
-from iocompare.environments.net.addresses import free_subnet, host_and_peer, link_name
+from iocompare.environments.net.addresses import free_subnet, host_and_peer
 from iocompare.environments.net.base import LOADS, NetEnvironment, NetInstance
 from iocompare.environments.net.links import link_facts, tcp_facts
 from iocompare.errors import UserError
@@ -31,7 +31,8 @@ class ContainerNetInstance(NetInstance):
 
     def __init__(self, environment: ContainerNetEnvironment, number: int) -> None:
         super().__init__(environment)
-        self.name = link_name(environment.context.run_tag, f"c{number}")
+        # Engine names, not interfaces: `iocompare-<run>-...`, the form leftover recovery proves ours.
+        self.name = f"iocompare-{environment.context.run_tag}-net-server-{number}"
         self._resource: Resource | None = None
 
     def server_command(self, server_argv: Sequence[str]) -> list[str]:
@@ -83,7 +84,7 @@ class ContainerNetEnvironment(NetEnvironment):
 
     @property
     def network_name(self) -> str:
-        return link_name(self.context.run_tag, "net")
+        return f"iocompare-{self.context.run_tag}-net"
 
     @property
     def server_address(self) -> str:

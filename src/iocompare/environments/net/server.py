@@ -58,6 +58,11 @@ class ServerProcess:
                 self.stop()
                 what = "exited" if self._process.returncode is not None else "did not get ready"
                 raise ToolError(f"network server {what}: {' '.join(self.argv)}; output: {self.output()[-500:]}")
+        # Registered again now that `ip netns exec` has become the server: recovery after a SIGKILL
+        # kills a process only when its executable is still the one recorded.
+        if self._resource is not None:
+            self._resources.discard(self._resource)
+        self._resource = self._resources.add_process(self._process.pid, note="network load server")
 
     def _read(self) -> None:
         assert self._process is not None and self._process.stdout is not None
