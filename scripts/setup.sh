@@ -9,6 +9,7 @@ DEBIAN_PACKAGES=(fio qemu-system-x86 busybox-static e2fsprogs)  # qemu, guest im
 DEBIAN_PACKAGES+=(podman runc docker.io)  # containers: docs/containers.md (dockerd is not started here)
 DEBIAN_PACKAGES+=(xfsprogs btrfs-progs)  # filesystems a run makes on a target: docs/targets-and-hosts.md
 DEBIAN_PACKAGES+=(chromium)  # the HTML report's browser test (Python playwright drives it; never `playwright install`)
+DEBIAN_PACKAGES+=(iperf3 sockperf iproute2 ethtool)  # network runs: docs/network.md
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

@@ -43,3 +43,7 @@ class FioOutputError(IocompareError):
 
 class EnvironmentUnavailable(UserError):
     """A requested environment cannot run on this machine; the message says why."""
+
+
+class LoadOutputError(FioOutputError):
+    """iperf3's or sockperf's output could not be understood (one line, like fio's)."""

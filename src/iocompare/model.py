@@ -22,18 +22,27 @@ class Pattern(str, enum.Enum):
     MIXED_RAND = "mixed-rand"
     MIXED_SEQ = "mixed-seq"
     FSYNC_PROBE = "fsync-probe"
+    # Network patterns (docs/network.md): the cell's size is the message size, the load iperf3 or
+    # sockperf; the result's throughput is stored on the read side, where a network cell has it.
+    TCP_STREAM = "tcp-stream"
+    UDP_STREAM = "udp-stream"
+    TCP_RR = "tcp-rr"
 
     @property
     def fio_rw(self) -> str:
         return _FIO_RW[self]
 
     @property
+    def network(self) -> bool:
+        return self in (Pattern.TCP_STREAM, Pattern.UDP_STREAM, Pattern.TCP_RR)
+
+    @property
     def reads(self) -> bool:
-        return self in (Pattern.SEQ_READ, Pattern.RAND_READ, Pattern.MIXED_RAND, Pattern.MIXED_SEQ)
+        return self in (Pattern.SEQ_READ, Pattern.RAND_READ, Pattern.MIXED_RAND, Pattern.MIXED_SEQ) or self.network
 
     @property
     def writes(self) -> bool:
-        return self not in (Pattern.SEQ_READ, Pattern.RAND_READ)
+        return self not in (Pattern.SEQ_READ, Pattern.RAND_READ) and not self.network
 
     @property
     def mixed(self) -> bool:
@@ -49,6 +58,7 @@ _FIO_RW = {
     Pattern.MIXED_SEQ: "rw",
     Pattern.FSYNC_PROBE: "write",
 }
+STORAGE_PATTERNS = tuple(p for p in Pattern if not p.network)  # the ones fio runs
 
 
 class TrialStatus(str, enum.Enum):

@@ -9,7 +9,7 @@ import pytest
 from analysis_runs import DISK_FACTS, HOST_FACTS, MiB, RunBuilder, seq_write_cell
 from builders import make_cell, make_fio_run
 
-from iocompare.analysis.artifacts import CheckId
+from iocompare.analysis.artifacts import NETWORK_CHECKS, CheckId
 from iocompare.cli.main import main
 from iocompare.store import RunStatus, Store
 
@@ -123,7 +123,7 @@ def test_json_and_markdown(capsys, db):
     assert comparisons[READ.key]["ci_high"] < 1
     sides = {(c["key"], c["run"]) for c in d["cells"]}
     assert (READ.key, "baseline") in sides and (READ.key, "candidate") in sides
-    assert all(len(c["checks"]) == len(CheckId) for c in d["cells"])
+    assert all(len(c["checks"]) == len(CheckId) - len(NETWORK_CHECKS) for c in d["cells"])
     code, md, _ = cli(capsys, "compare", "a", "b", "--db", str(db), "--format", "markdown")
     assert code == 1 and md.index("## Facts that differ") < md.index("## Verdicts")
     assert "| environment host | fs_type | ext4 | xfs |" in md and "**REGRESSION" in md

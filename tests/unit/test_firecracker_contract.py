@@ -19,6 +19,7 @@ from iocompare.environments.microvm.firecracker import (
     api_requests,
     firecracker_config,
     parse_version,
+    with_network_interface,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,3 +189,15 @@ def test_version_parsing(text, version):
 
 def test_variants_do_not_collide():
     assert len(set(itertools.chain(ALL_VARIANTS))) == len(ALL_VARIANTS) == 8
+
+
+def test_the_network_interface_of_a_network_run_validates_against_the_spec(spec):
+    config = with_network_interface(config_for(None), tap="ioc-1a2b3c4d-t", guest_mac="02:00:c6:12:00:02")
+    validate(spec, {"$ref": "#/definitions/FullVmConfiguration"}, config)
+    requests = api_requests(config)
+    assert [path for _, path, _ in requests][-2:] == ["/network-interfaces/eth0", "/actions"]
+    for method, path, body in requests:
+        validate(spec, body_schema(spec, method, path), body)
+    with pytest.raises(jsonschema.ValidationError):  # host_dev_name is required, a misspelling is not it
+        nic = {"iface_id": "eth0", "host_dev": "ioc-1a2b3c4d-t"}
+        validate(spec, body_schema(spec, "PUT", "/network-interfaces/eth0"), nic)

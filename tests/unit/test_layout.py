@@ -25,11 +25,12 @@ FLOORS: list[set[str]] = [
 ]
 FLOOR_OF = {package: index for index, floor in enumerate(FLOORS) for package in floor}
 
-# environments/: registry -> wings (container, microvm, remote) -> host -> blockdev, image, base -> shared, extents
+# environments/: registry -> wings (container, microvm, remote) -> host, net -> blockdev, image, base -> shared, extents
+# (net: the network paths' base, loopback and netns; the wings' network variants stand on it)
 ENVIRONMENT_FLOORS: list[set[str]] = [
     {"shared", "extents"},
     {"base", "image", "blockdev"},
-    {"host"},
+    {"host", "net"},
     {"container", "microvm", "remote"},
     {"registry"},
 ]

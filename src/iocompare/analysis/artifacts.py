@@ -30,6 +30,16 @@ class CheckId(str, enum.Enum):
     SOFTWARE_EMULATION = "software-emulation"
     COARSE_CLOCK = "coarse-clock"  # analysis/clock.py
     BURST_CREDIT = "burst-credit"  # analysis/burst.py
+    # Network cells (analysis/netchecks.py)
+    FASTER_THAN_LOOPBACK = "faster-than-loopback"
+    RETRANSMITS = "retransmits"
+    UNSTEADY_STREAM = "unsteady-stream"
+    CPU_BOUND_SENDER = "cpu-bound-sender"
+
+
+NETWORK_CHECKS = frozenset(
+    {CheckId.FASTER_THAN_LOOPBACK, CheckId.RETRANSMITS, CheckId.UNSTEADY_STREAM, CheckId.CPU_BOUND_SENDER}
+)
 
 
 class CheckStatus(str, enum.Enum):

@@ -23,12 +23,18 @@ PATTERN_WORDS = {
     Pattern.MIXED_RAND: "mixed random",
     Pattern.MIXED_SEQ: "mixed sequential",
     Pattern.FSYNC_PROBE: "fdatasync write probe",
+    Pattern.TCP_STREAM: "TCP stream",
+    Pattern.UDP_STREAM: "UDP stream",
+    Pattern.TCP_RR: "TCP ping-pong",
 }
 
 
 def cell_title(cell: Cell) -> str:
     """'1 MiB sequential write', '4 KiB mixed random 70/30', '4 KiB random read QD1'."""
     words = f"{format_size(cell.block_size_bytes)} {PATTERN_WORDS[cell.pattern]}"
+    if cell.pattern.network:  # messages: no queue depth; the direction and streams say what ran
+        _load, _, direction = cell.ioengine.partition("/")
+        return words + (f" {direction}" if direction else "") + (f" x{cell.numjobs}" if cell.numjobs > 1 else "")
     if cell.pattern.mixed and cell.read_percent is not None:
         words += f" {cell.read_percent}/{100 - cell.read_percent}"
     if cell.iodepth == 1 and cell.pattern is not Pattern.FSYNC_PROBE:

@@ -25,6 +25,7 @@ from iocompare.analysis.baseline import kind_of
 from iocompare.analysis.burst import check_burst_credit
 from iocompare.analysis.clock import environment_clocks, guard_latency_checks
 from iocompare.analysis.compare import run_baseline
+from iocompare.analysis.netchecks import LOOPBACK, network_checks
 from iocompare.facts import registry as fk
 from iocompare.model import Cell, Pattern, Sample
 from iocompare.store.records import StoredRun, by_cell_and_environment
@@ -101,6 +102,9 @@ def check_run(
     clocks, grouped = environment_clocks(run), by_cell_and_environment(run.trials)
     out = {}
     for (key, env), ev in cells.items():
+        if ev.cell.pattern.network:  # iperf3/sockperf cells have checks of their own
+            out[(key, env)] = network_checks(ev, grouped[(key, env)], grouped.get((key, LOOPBACK)))
+            continue
         env_probe = _find(cells, env, _is_probe)
         host_cell = cells.get((key, ref))
         refs = References(

@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from iocompare.environments.base import Environment, RunContext
 from iocompare.environments.container.environment import DockerEnvironment, PodmanEnvironment
 from iocompare.environments.container.image import BUILDERS as CONTAINER_BUILDERS
+from iocompare.environments.container.network import PodmanNetEnvironment
 from iocompare.environments.host import HostEnvironment
 from iocompare.environments.image import ImageBuilder
 from iocompare.environments.microvm.firecracker import FirecrackerEnvironment
 from iocompare.environments.microvm.image import GuestBuilder
 from iocompare.environments.microvm.qemu import QemuEnvironment
+from iocompare.environments.net.loopback import LoopbackEnvironment
+from iocompare.environments.net.netns import NetnsEnvironment
 from iocompare.environments.remote import RemoteEnvironment
 from iocompare.errors import EnvironmentUnavailable, UserError
 
@@ -24,6 +27,9 @@ IMPLEMENTATIONS: tuple[type[Environment], ...] = (
     QemuEnvironment,
     FirecrackerEnvironment,
     RemoteEnvironment,
+    LoopbackEnvironment,
+    NetnsEnvironment,
+    PodmanNetEnvironment,
 )
 KINDS: dict[str, type[Environment]] = {cls.kind: cls for cls in IMPLEMENTATIONS}
 

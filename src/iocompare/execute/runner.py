@@ -19,6 +19,7 @@ from iocompare.environments.base import Environment
 from iocompare.errors import IocompareError
 from iocompare.execute.adaptive import decide, extra_round
 from iocompare.execute.applicability import judge
+from iocompare.execute.netmeasure import measure_network
 from iocompare.execute.settle import IdleClock
 from iocompare.facts import registry as fk
 from iocompare.model import FioResult, FioRun, Sample, Trial, TrialStatus
@@ -193,6 +194,9 @@ class Runner:
         suite = self.plan.suite
         if trial.environment in self.refused:
             return TrialOutcome(TrialStatus.REFUSED, self.refused[trial.environment], None, None, {}, ())
+        if cell.pattern.network:  # iperf3/sockperf, not fio (execute/netmeasure.py)
+            net = measure_network(trial, environment, self.idle, lambda sample: self.observer.sample(trial, sample))
+            return TrialOutcome(net.status, net.reason, net.result, net.raw, net.facts, net.samples)
         facts = {**environment.facts(), **environment.context.target_facts}
         verdict = judge(
             cell, environment, cache_multiple=suite.working_set.cache_multiple, policy=suite.working_set.policy

@@ -27,6 +27,8 @@ def verdict_note(view: AnalysisView) -> str:
 
 
 def cell_label(cell: Cell) -> str:
+    if cell.pattern.network:  # a message size has no queue depth; streams when more than one
+        return cell.key + (f" x{cell.numjobs} streams" if cell.numjobs > 1 else "")
     return f"{cell.key} QD{cell.iodepth}" + (f"x{cell.numjobs}" if cell.numjobs > 1 else "")
 
 

@@ -57,6 +57,7 @@ class ChartData:
     baseline: str | None
     noise: float  # the policy's noise threshold, drawn as a band around ratio 1
     direction: str  # "read" or "write": whose latency is drawn
+    size_name: str = "block size"  # a network cell's size is its message size
 
     @property
     def block_labels(self) -> tuple[str, ...]:
@@ -141,7 +142,7 @@ def chart_data(report: Report, stats: Mapping[tuple[str, str], CellStats]) -> li
         if not throughput and not latency:
             continue  # no successful trial anywhere: the table below says why, an empty chart would not
         title = (
-            f"{workload} ({pattern.value}, QD{cells[0].iodepth}"
+            f"{workload} ({pattern.value}{'' if pattern.network else f', QD{cells[0].iodepth}'}"
             + (f"x{cells[0].numjobs}" if cells[0].numjobs > 1 else "")
             + ")"
         )
@@ -158,6 +159,7 @@ def chart_data(report: Report, stats: Mapping[tuple[str, str], CellStats]) -> li
                 view.baseline,
                 view.policy.noise,
                 direction,
+                "message size" if pattern.network else "block size",
             )
         )
     return charts

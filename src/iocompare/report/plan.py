@@ -117,11 +117,10 @@ def print_plan(plan: Plan, out: Console, *, target: str, db: str, notes: tuple[s
     engines = " and ".join(e.value for e in suite.engines())
     for note in notes:
         out.print(note, markup=False)
-    out.print(
-        f"each trial: ramp {suite.ramp_s} s + runtime {maximum}{suite.runtime_s} s, {engines}, "
-        f"direct={int(suite.direct)}; working set {format_size(suite.working_set.size)}",
-        markup=False,
-    )
+    storage = f"{engines}, direct={int(suite.direct)}; working set {format_size(suite.working_set.size)}"
+    # A network trial: the ramp is iperf3's omitted seconds; nothing is written to storage.
+    load = "iperf3 (ramp omitted from its sums) and sockperf; no working set" if suite.network else storage
+    out.print(f"each trial: ramp {suite.ramp_s} s + runtime {maximum}{suite.runtime_s} s, {load}", markup=False)
     out.print(describe_design(suite), markup=False)
     cost = cost_range(plan)
     layout_s = est.duration_s - plan.fio_seconds - OVERHEAD_PER_TRIAL_S * len(plan.trials)

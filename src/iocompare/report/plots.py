@@ -111,7 +111,7 @@ def _title(ax: Axes, text: str) -> None:
 def _x_axis(ax: Axes, data: ChartData) -> None:
     ax.set_xticks(range(len(data.blocks)), data.block_labels)
     ax.set_xlim(-0.6, len(data.blocks) - 0.4)
-    ax.set_xlabel("block size")
+    ax.set_xlabel(data.size_name)
 
 
 def _throughput(ax: Axes, data: ChartData) -> None:

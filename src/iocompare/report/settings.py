@@ -75,6 +75,11 @@ def run_settings(run: StoredRun) -> RunSettings:
             shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
             overrides.append((_OVERRIDE_FLAGS.get(str(key), str(key)), shown))
     direct = suite.get("direct")
+    if run.cells and all(cell.pattern.network for cell in run.cells):
+        # A network run writes no working set and runs no fio: its loads say what every number depends on.
+        loads = sorted({cell.ioengine.partition("/")[0] for cell in run.cells})
+        working_set, direct, settings = {}, None, {k: v for k, v in settings.items() if k != "fio"}
+        suite = {**suite, "ioengine": " and ".join(loads)}
     return RunSettings(
         suite=run.info.suite_name,
         runtime_s=_int(suite.get("runtime_s")),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from iocompare.model import Cell, Trial
 from iocompare.spec.models import Suite
+from iocompare.spec.net_expand import network_cells
 from iocompare.spec.targets import environment_labels
 
 ENGINE_MARK = "+"  # rand-read+io_uring: the workload rand-read run with io_uring
@@ -35,6 +36,9 @@ def expand_cells(suite: Suite) -> tuple[Cell, ...]:
     cells = []
     engines = suite.engines()
     for workload in suite.workloads:
+        if workload.pattern.network:
+            cells.extend(network_cells(suite, workload))
+            continue
         for engine, block_size in ((e, b) for e in engines for b in suite.block_sizes_of(workload)):
             cells.append(
                 Cell(

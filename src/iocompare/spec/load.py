@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from iocompare.errors import UserError
 from iocompare.spec.models import Suite
 
-BUILTIN_SUITES = ("quick", "standard", "full")
+BUILTIN_SUITES = ("quick", "standard", "full", "net-quick", "net-standard")
 # Suite fields that `iocompare run` options replace, by option.
 OVERRIDE_FLAGS = {"runtime_s": "--runtime", "ramp_s": "--ramp", "environments": "--env"}
 MAX_SUITE_BYTES = 1 << 20  # the full suite is 3 KiB; anything near this is not a suite

@@ -19,6 +19,8 @@ from pydantic import (
 )
 
 from iocompare.model import Pattern, SteadyState
+from iocompare.spec import network
+from iocompare.spec.network import MAX_STREAMS, Direction, MessageSize
 from iocompare.units import format_size, parse_size
 
 MIN_BLOCK_BYTES = 512
@@ -145,11 +147,29 @@ class Workload(BaseModel):
     read_percent: int | None = Field(
         default=None, ge=0, le=100, description="Read share of mixed patterns (default 70)."
     )
+    # Network patterns (tcp-stream, udp-stream, tcp-rr; docs/network.md) in place of block sizes.
+    message_sizes: list[MessageSize] | None = Field(
+        default=None, min_length=1, description="Network patterns: overrides the suite's message_sizes."
+    )
+    streams: int = Field(default=1, ge=1, le=MAX_STREAMS, description="Network streams: parallel iperf3 streams (-P).")
+    direction: Direction = Field(
+        default=Direction.TO_ENV,
+        strict=False,
+        description="Network streams: to-env (the host sends), from-env (the environment sends) or both.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Workload:
         if self.read_percent is not None and not self.pattern.mixed:
             raise ValueError(f"read_percent applies only to mixed patterns, not to {self.pattern.value}")
+        storage = {"block_sizes": self.block_sizes, "iodepth": None if self.iodepth == "auto" else self.iodepth}
+        network.check_network_workload(
+            self.pattern,
+            message_sizes=self.message_sizes,
+            streams=self.streams,
+            direction=self.direction,
+            storage_fields=storage,
+        )
         return self
 
     def depth_for(self, block_size_bytes: int) -> int:
@@ -240,6 +260,9 @@ class Suite(BaseModel):
     name: Name
     description: str = ""
     block_sizes: list[BlockSize] = Field(default_factory=lambda: [4096], min_length=1)
+    message_sizes: list[MessageSize] = Field(
+        default_factory=lambda: [65536], min_length=1, description="Message sizes of network workloads."
+    )
     workloads: list[Workload] = Field(min_length=1)
     runtime_s: int = Field(default=30, gt=0, le=86_400)
     ramp_s: int = Field(default=5, ge=0, le=3_600)
@@ -306,8 +329,8 @@ class Suite(BaseModel):
         # `ioengine` reads as the first of `ioengines`, so a stored suite validates again as it was.
         engines = data.get("ioengines") if isinstance(data, dict) else None
         if isinstance(data, dict) and isinstance(engines, list) and engines and "ioengine" not in data:
-            return {**data, "ioengine": engines[0]}
-        return data
+            data = {**data, "ioengine": engines[0]}
+        return network.network_environment_names(data)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Suite:
@@ -326,6 +349,7 @@ class Suite(BaseModel):
             raise ValueError(f"targets list has duplicates: {self.targets}")
         if len(set(self.environments)) != len(self.environments):
             raise ValueError(f"environments list has duplicates: {self.environments}")
+        network.check_one_kind([w.pattern for w in self.workloads])
         if self.max_repeat < self.repeat:
             raise ValueError(f"max_repeat {self.max_repeat} is below repeat {self.repeat}")
         if self.steady_state is not None and self.steady_state.window_s >= self.runtime_s:
@@ -342,7 +366,14 @@ class Suite(BaseModel):
         return list(self.targets) if self.targets is not None else [self.target or default]
 
     def block_sizes_of(self, workload: Workload) -> list[int]:
+        """The cell sizes of a workload: block sizes, or message sizes for a network pattern."""
+        if workload.pattern.network:
+            return list(workload.message_sizes or self.message_sizes)
         return list(workload.block_sizes or self.block_sizes)
+
+    @property
+    def network(self) -> bool:
+        return network.is_network_suite([w.pattern for w in self.workloads])
 
     def describe_cells(self) -> list[str]:
         lines = []

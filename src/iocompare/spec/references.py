@@ -22,7 +22,8 @@ REFERENCE_WORKLOADS = (
 def needs_references(suite: Suite) -> bool:
     kinds = {name.partition(":")[0] for name in suite.environments}
     # Remote hosts are compared with each other: the local host is no ceiling for their storage.
-    return suite.references and bool(kinds - {HOST}) and kinds != {REMOTE}
+    # A network run's reference is its loopback environment, not a storage cell.
+    return suite.references and not suite.network and bool(kinds - {HOST}) and kinds != {REMOTE}
 
 
 def _has(suite: Suite, reference: Workload) -> bool:

@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -52,7 +53,7 @@ def state_dir() -> Path:
 
 @dataclass(frozen=True)
 class Resource:
-    kind: str  # "path" | "container" | "volume" | "process" | "mount" | "loop"
+    kind: str  # "path" | "container" | "volume" | "process" | "mount" | "loop" | "netns" | "link" | "network"
     ident: str  # path, container/volume name, pid, mount point
     engine: str = ""  # docker/podman for containers and volumes
     note: str = ""
@@ -61,6 +62,13 @@ class Resource:
     def describe(self) -> str:
         prefix = f"{self.engine} " if self.engine else ""
         return f"{prefix}{self.kind} {self.ident}"
+
+
+_NETWORK_REMOVAL = {
+    "netns": ("ip", "netns", "delete"),
+    "link": ("ip", "link", "delete"),
+    "network": ("network", "rm", "-f"),
+}
 
 
 def remove_resource(resource: Resource) -> None:
@@ -80,12 +88,34 @@ def remove_resource(resource: Resource) -> None:
             kill_tree(int(pid_text))
     elif resource.kind in ("container", "volume") and resource.engine in ENGINES:
         _engine_remove(resource)
+    elif resource.kind in _NETWORK_REMOVAL:
+        _network_remove(resource)
     elif resource.kind == "mount":
         with contextlib.suppress(subprocess.SubprocessError, OSError):
             subprocess.run(["umount", "-l", "--", resource.ident], capture_output=True, timeout=60)
     elif resource.kind == "loop":  # a busy device is detached by the kernel once its last user goes
         with contextlib.suppress(subprocess.SubprocessError, OSError):
             subprocess.run(["losetup", "-d", resource.ident], capture_output=True, timeout=60)
+
+
+def _network_remove(resource: Resource) -> None:
+    """Namespaces, veths, bridges and taps (ip), engine networks (podman/docker network rm)."""
+    binary = shutil.which("ip" if resource.kind != "network" else resource.engine)
+    if binary is None:
+        return
+    words = _NETWORK_REMOVAL[resource.kind]
+    argv = [binary, *words[1:], resource.ident] if resource.kind != "network" else [binary, *words, resource.ident]
+    with contextlib.suppress(subprocess.SubprocessError, OSError):
+        subprocess.run(argv, capture_output=True, timeout=60)
+
+
+# `ioc-<run tag, cut>-<suffix>`: the kernel's 15-character interface names (environments/net/addresses.py).
+_LINK_NAME = re.compile(r"^ioc-([0-9a-z]{4,})-[a-z0-9]{1,3}$")
+
+
+def _link_is_ours(name: str, run_tag: str) -> bool:
+    match = _LINK_NAME.match(name)
+    return match is not None and run_tag.startswith(match.group(1))
 
 
 def _engine_remove(resource: Resource) -> None:
@@ -105,7 +135,7 @@ def _engine_run_label(resource: Resource) -> str | None:
     if binary is None:
         return None
     where = ".Config.Labels" if resource.kind == "container" else ".Labels"
-    kind = "container" if resource.kind == "container" else "volume"
+    kind = resource.kind if resource.kind in ("container", "network") else "volume"
     argv = [binary, kind, "inspect", "--format", f'{{{{index {where} "{OWNER_LABEL}"}}}}', "--", resource.ident]
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
@@ -130,6 +160,8 @@ def proven(resource: Resource, run_tag: str, roots: OwnedRoots) -> str | None:
         if not process_is_ours(int(pid_text), start or None, resource.executable):
             return "not the recorded process (pid, start time and executable must all match)"
         return None
+    if resource.kind in ("netns", "link"):
+        return None if _link_is_ours(resource.ident, run_tag) else "not an interface name iocompare made for this run"
     if not engine_is_ours(resource.engine) or not name_is_ours(resource.ident, run_tag):
         return "not a name iocompare generated for this run"
     if not tag_belongs(_engine_run_label(resource), run_tag):

@@ -14,6 +14,7 @@ import hashlib
 import io
 import os
 import re
+import shutil
 import tarfile
 import tempfile
 from collections.abc import Callable, Sequence
@@ -33,9 +34,11 @@ from iocompare.environments.image import ImageInfo
 from iocompare.errors import IocompareError, ToolError, UserError
 from iocompare.system.proc import run
 
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"  # 2: the host's iperf3 and sockperf travel too (network runs)
 REPOSITORY = "iocompare-fio"
 FIO_IN_IMAGE = "/usr/bin/fio"
+# The network load tools, at the same paths as fio: the host's builds, so versions are equal.
+LOADS_IN_IMAGE = {"iperf3": "/usr/bin/iperf3", "sockperf": "/usr/bin/sockperf"}
 BUSYBOX_IN_IMAGE = "/bin/busybox"
 BUSYBOX_CANDIDATES = ("/usr/bin/busybox", "/bin/busybox")
 APPLETS = ("sh", "sleep", "cat", "true", "ls", "mkdir", "rm", "sync", "stat", "env")
@@ -156,7 +159,13 @@ def _file_digest(path: str) -> str:
 
 def plan_rootfs(fio_path: str, busybox_path: str) -> Rootfs:
     files = {FIO_IN_IMAGE: os.path.realpath(fio_path), BUSYBOX_IN_IMAGE: os.path.realpath(busybox_path)}
-    for binary in (fio_path, busybox_path):
+    binaries = [fio_path, busybox_path]
+    for name, dest in LOADS_IN_IMAGE.items():
+        found = shutil.which(name)
+        if found is not None:  # absent: the image still runs fio; a network run says what is missing
+            files[dest] = os.path.realpath(found)
+            binaries.append(found)
+    for binary in binaries:
         for library in _libraries_of(binary):
             files.setdefault(library, os.path.realpath(library))
     links = tuple((f"/bin/{applet}", "busybox") for applet in APPLETS)
@@ -211,7 +220,9 @@ class ContainerImageBuilder:
             if existing is not None:
                 progress(f"{self.kind}: {tag} is up to date (content hash unchanged)")
                 return existing
-        progress(f"{self.kind}: building {tag} from {fio.path} ({fio.version}) and {len(rootfs.files) - 2} libraries")
+        progress(
+            f"{self.kind}: building {tag} from {fio.path} ({fio.version}), the network load tools and their libraries"
+        )
         with tempfile.TemporaryDirectory(prefix="iocompare-image-") as work:
             archive = Path(work) / "rootfs.tar"
             rootfs.write_tar(archive)

@@ -82,6 +82,13 @@ def firecracker_config(
     }
 
 
+def with_network_interface(config: dict[str, Any], *, tap: str, guest_mac: str) -> dict[str, Any]:
+    """The configuration plus one virtio-net device backed by a host tap (a network run's path:
+    the tap is the run's own `ioc-<run>` device on its bridge; docs/network.md)."""
+    nic = {"iface_id": "eth0", "host_dev_name": tap, "guest_mac": guest_mac}
+    return {**config, "network-interfaces": [nic]}
+
+
 def api_requests(config: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     """The API calls equivalent to a config file, in boot order: (method, path, body)."""
     requests: list[tuple[str, str, dict[str, Any]]] = [
@@ -89,6 +96,8 @@ def api_requests(config: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]
         ("PUT", "/boot-source", config["boot-source"]),
     ]
     requests += [("PUT", f"/drives/{drive['drive_id']}", drive) for drive in config["drives"]]
+    nics = config.get("network-interfaces", [])
+    requests += [("PUT", f"/network-interfaces/{nic['iface_id']}", nic) for nic in nics]
     requests.append(("PUT", "/actions", {"action_type": "InstanceStart"}))
     return requests
 

@@ -1,0 +1,1 @@
+"""Network paths as environments of a network run (docs/network.md)."""
