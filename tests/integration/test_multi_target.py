@@ -92,3 +92,27 @@ def test_baseline_target_compares_each_environment_across_targets(tmp_path, caps
         ("host@loop:xfs:320m", "host@loop:ext4:320m"),
         ("podman@loop:xfs:320m", "podman@loop:ext4:320m"),
     }
+
+
+def test_mkfs_on_a_scratch_device_is_guarded_then_made_and_removed(tmp_path, capsys, isolated_db):
+    from lifecycle_helpers import loop_device
+
+    suite = tmp_path / "one.toml"
+    suite.write_text(SUITE.replace('environments = ["host", "podman"]', 'environments = ["host"]'))
+    with loop_device(tmp_path, 400) as device:
+        spec = f"mkfs:btrfs:{device}"
+        code = main(["run", "--suite", str(suite), "--target", spec])
+        err = capsys.readouterr().err
+        assert code == 2 and "--allow-destroy" in err and not isolated_db.exists()  # guarded like a raw device
+        code = main(["run", "--suite", str(suite), "--target", spec, "--allow-destroy", "--reserve", "5%"])
+        captured = capsys.readouterr()
+        assert code == 0, captured.out + captured.err
+        with Store.open(isolated_db, readonly=True) as store:
+            run = store.load_run(store.resolve_run("latest"))
+        facts = run.environments["host"][1]
+        assert facts["fs_type"] == "btrfs" and facts["target_stacked"] == "no"
+        assert facts["target_mkfs"] == f"mkfs.btrfs -f -q {device}"
+        assert str(device) not in Path("/proc/self/mountinfo").read_text() and _ours()[1] == ""
+        # made by the run: the next guard sees the filesystem it left, and asks for --force
+        code = main(["run", "--suite", str(suite), "--target", spec, "--allow-destroy"])
+        assert code == 2 and "--force" in capsys.readouterr().err

@@ -14,6 +14,7 @@ from iocompare.execute.prepared import check_prepared
 from iocompare.spec.load import validate_suite
 from iocompare.spec.models import Suite
 from iocompare.spec.targets import TargetKind, TargetSpec, parse_targets
+from iocompare.units import format_size
 
 PREPARED_BASE = Path("/var/tmp")  # where a made target's loop file and mount point go
 
@@ -80,6 +81,13 @@ def _check_made(spec: TargetSpec, allow_destroy: bool, force: bool, working_set_
         raise UserError(
             f"--target {spec.text} needs {', '.join(missing)}, not found", hint="scripts/setup.sh installs them"
         )
+    if spec.kind is TargetKind.LOOP and spec.size_bytes is not None:
+        free = shutil.disk_usage(PREPARED_BASE).free
+        if spec.size_bytes > free:
+            raise UserError(
+                f"--target {spec.text}: the loop file does not fit in {PREPARED_BASE} ({format_size(free)} free)",
+                hint="a smaller loop file",
+            )
     lines = check_prepared(spec, allow_destroy=allow_destroy, force=force, working_set_bytes=working_set_bytes)
     return [*lines, f"will make {spec.filesystem} for target {spec.text} and remove it after the run"]
 

@@ -106,7 +106,9 @@ def measure_network(
 
 def _server_argv(load: str, binary: str, address: str, port: int) -> list[str]:
     if load == "iperf3":
-        return [*iperf3.server_argv(binary, address, port), "--forceflush"]  # its ready line, unbuffered
+        # --forceflush: its ready line, unbuffered. --idle-timeout: a server orphaned by a SIGKILL
+        # between its start and its registration exits by itself (the longest settle is 600 s).
+        return [*iperf3.server_argv(binary, address, port), "--forceflush", "--idle-timeout", "660"]
     return sockperf.server_argv(binary, address, port)
 
 

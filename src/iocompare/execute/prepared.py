@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from iocompare.environments.blockdev import guard
-from iocompare.errors import UserError
+from iocompare.errors import ToolError, UserError
 from iocompare.facts.probe import find_mount
 from iocompare.spec.targets import TargetKind, TargetSpec
 from iocompare.system import proc
@@ -63,8 +63,11 @@ def prepare(spec: TargetSpec, *, base: Path, name: str, resources: RunResources)
         image = base / f"{name}.img"
         underneath = find_mount(base)
         resources.add_path(image, note=f"loop file of {spec.text}")
-        with open(image, "wb") as handle:
-            os.posix_fallocate(handle.fileno(), 0, spec.size_bytes)  # allocated: no holes to fill during the run
+        try:
+            with open(image, "wb") as handle:
+                os.posix_fallocate(handle.fileno(), 0, spec.size_bytes)  # allocated: no holes to fill during the run
+        except OSError as exc:
+            raise ToolError(f"target {spec.text}: the loop file {image} could not be made: {exc.strerror}") from None
         device = proc.run(["losetup", "--find", "--show", str(image)], timeout_s=60).stdout.strip()
         resources.add("loop", device, note=f"loop device of {spec.text}")
         facts.update(

@@ -37,7 +37,7 @@ class ResourceRecord(BaseModel):
     """One entry of a run's resource manifest (system/resources.Resource as written)."""
 
     model_config = _STRICT
-    kind: Literal["path", "lock", "process", "container", "volume", "mount"]
+    kind: Literal["path", "lock", "process", "container", "volume", "mount", "netns", "link", "network"]
     ident: Annotated[str, Field(min_length=1, max_length=4096)]
     engine: Text = ""
     note: Text = ""
