@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from iocompare.engines.fio_parse import parse_fio_output, percentile_from_bins
+from iocompare.engines.fio_latency import percentile_from_bins
+from iocompare.engines.fio_parse import parse_fio_output
 from iocompare.errors import FioOutputError
 from iocompare.model import Cell, Pattern
 

@@ -15,7 +15,7 @@ import pytest
 
 from iocompare.cli.main import main
 from iocompare.engines.fio_import import read_files
-from iocompare.engines.fio_parse import PercentileSource, bucket_value
+from iocompare.engines.fio_latency import PercentileSource, bucket_value
 from iocompare.store import Store
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fio"

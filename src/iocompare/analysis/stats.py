@@ -213,6 +213,30 @@ def ratio_of_geomeans(
     return RatioEstimate(ratio, ci, la.size, lb.size, confidence)
 
 
+def log_contrast(
+    groups: Sequence[Sequence[float]],
+    weights: Sequence[float],
+    *,
+    confidence: float = CONFIDENCE,
+    n_boot: int = N_BOOT,
+    seed: Seed = None,
+) -> tuple[float, Interval | None]:
+    """exp(sum of weight x mean(ln group)) and its percentile bootstrap CI, each group resampled
+    on its own (scipy's bootstrap of the mean, per group): a ratio of geometric means across
+    several groups, e.g. a main effect of a 2x2 design with weights (-1/2, -1/2, +1/2, +1/2).
+    The CI is None when a group has fewer than two values."""
+    if len(groups) != len(weights) or not groups:
+        raise ValueError("need one weight per group")
+    logs = [_logs(group) for group in groups]
+    estimate = math.exp(sum(w * float(x.mean()) for w, x in zip(weights, logs, strict=True)))
+    if min(x.size for x in logs) < 2:
+        return estimate, None
+    rng = rng_for(seed)
+    draws = sum(w * bootstrap_means(np.sort(x), n_boot, rng) for w, x in zip(weights, logs, strict=True))
+    low, high = percentile_interval(np.asarray(draws), confidence)
+    return estimate, Interval(math.exp(low), math.exp(high))
+
+
 def permutation_pvalue(
     a: Sequence[float],
     b: Sequence[float],

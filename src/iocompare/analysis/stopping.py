@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from iocompare.analysis import stats
+from iocompare.analysis.sequential import GroupSequential, look_confidence, repeated_interval
 from iocompare.analysis.stats import Interval, RatioEstimate
 
 
@@ -48,6 +49,7 @@ def stopping_decision(
     band: float = 0.05,
     cv_limit: float = 0.10,
     futility: bool = False,
+    sequential: GroupSequential | None = None,
     seed: stats.Seed = None,
 ) -> StopDecision:
     """The adaptive rule: run more trials of a cell, or stop (and why).
@@ -55,13 +57,23 @@ def stopping_decision(
     With a baseline `a` and a candidate `b` it judges the CI of the ratio; with `a` alone (a run
     of one environment) the CI of its geometric mean, relative to itself. Widths are on the log
     scale: half-width <= ln(1.025), band = [1/1.05, 1.05].
+
+    With `sequential` (a comparison of two groups) the cell is looked at only at the design's
+    looks, and judged by its repeated confidence interval there (analysis/sequential.py) instead
+    of the fixed-n CI, so that stopping at any look keeps the error rate at the design's alpha.
     """
     groups = [list(a)] + ([list(b)] if b is not None else [])
     n = min(len(g) for g in groups)
     if n < min_trials:
         return StopDecision(Stop.CONTINUE, f"{n} of at least {min_trials} trials")
+    boundary = sequential.boundary_at(n) if sequential is not None and b is not None else None
+    if sequential is not None and b is not None and boundary is None:
+        return StopDecision(Stop.CONTINUE, f"{n} trials: between two looks of the group-sequential design")
     if b is not None:
         estimate = stats.ratio_of_geomeans(a, b, seed=seed)
+        if boundary is not None and estimate.ci is not None:  # the repeated CI of this look decides
+            interval = repeated_interval(a, b, boundary)
+            estimate = RatioEstimate(estimate.ratio, interval, estimate.n_a, estimate.n_b, look_confidence(boundary))
     else:  # the geometric mean of `a` against itself: a ratio of 1 with a's own uncertainty
         logs = np.log(np.asarray(a, dtype=float))
         draws = stats.bootstrap_means(logs, stats.N_BOOT, stats.rng_for(seed)) - logs.mean()
@@ -71,14 +83,16 @@ def stopping_decision(
         if n >= cap:
             return StopDecision(Stop.CAP, f"{n} trial(s) reached the cap; too few for a CI", estimate)
         return StopDecision(Stop.CONTINUE, f"{n} trial(s): too few for a CI", estimate)
+    ci = "CI" if boundary is None else f"repeated CI (look at {n} trials, z {boundary:.2f})"
     lo, hi = math.log(estimate.ci.low), math.log(estimate.ci.high)
     hw, edge = (hi - lo) / 2, math.log1p(band)
     if hw <= math.log1p(half_width):
-        return StopDecision(Stop.DECIDED, f"CI half-width ±{math.expm1(hw):.1%} is within ±{half_width:.1%}", estimate)
+        text = f"{ci} half-width ±{math.expm1(hw):.1%} is within ±{half_width:.1%}"
+        return StopDecision(Stop.DECIDED, text, estimate)
     if b is not None and (lo >= edge or hi <= -edge):
-        return StopDecision(Stop.DECIDED, f"CI lies wholly outside the ±{band:.0%} band", estimate)
+        return StopDecision(Stop.DECIDED, f"{ci} lies wholly outside the ±{band:.0%} band", estimate)
     if b is not None and -edge <= lo and hi <= edge:
-        return StopDecision(Stop.DECIDED, f"CI lies wholly inside the ±{band:.0%} band", estimate)
+        return StopDecision(Stop.DECIDED, f"{ci} lies wholly inside the ±{band:.0%} band", estimate)
     if futility and n < cap:
         needed = trials_needed(groups, band=band, half_width=half_width)
         if needed > cap:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from iocompare.analysis.compare import Policy
 from iocompare.errors import UserError
+from iocompare.system.safe_text import escape
 
 DB_ENV = "IOCOMPARE_DB"
 
@@ -39,6 +41,13 @@ def resolve_db(db: Path | None) -> Path:
     return path
 
 
+def refuse_empty(options: dict[str, str | None]) -> None:
+    """An option given as an empty (or blank) string is bad input, never the same as leaving it out."""
+    for option, value in options.items():
+        if value is not None and not value.strip():
+            raise UserError(f"{option} {value!r} is empty", hint=f"leave {option} out for the default")
+
+
 PIPE_WIDTH = 160  # stdout is not a terminal and COLUMNS is not set: wide enough for --verbose tables
 
 
@@ -51,13 +60,27 @@ def output_width(stream_is_tty: bool) -> int | None:
     return None if stream_is_tty else PIPE_WIDTH
 
 
+class SafeConsole(Console):
+    """A rich Console whose every string (printed, or a table cell) has its control, ESC and bidi
+    characters escaped first: stored names and tools' messages never steer the terminal. rich's
+    own styling is added after this, so colours still work."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(escape(text), **kwargs)
+
+
 def console() -> Console:
     # Created per call so tests that capture sys.stdout see the output.
-    return Console(file=sys.stdout, width=output_width(sys.stdout.isatty()), highlight=False)
+    return SafeConsole(file=sys.stdout, width=output_width(sys.stdout.isatty()), highlight=False)
 
 
 def err_console() -> Console:
-    return Console(file=sys.stderr, highlight=False, width=None if sys.stderr.isatty() else 200)
+    return SafeConsole(file=sys.stderr, highlight=False, width=None if sys.stderr.isatty() else 200)
+
+
+def for_stdout(text: str) -> str:
+    """Data printed to stdout (CSV, JSON, Markdown, --plain): escaped for a terminal, kept as it is for a pipe."""
+    return escape(text) if sys.stdout.isatty() else text
 
 
 ThresholdOption = Annotated[

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from iocompare.cli.common import console, err_console
+from iocompare.cli.common import console, err_console, refuse_empty
 from iocompare.cli.run import DEFAULT_TARGET
 from iocompare.doctor.checks import DEFAULT_ENVIRONMENTS, check_environment, works
 from iocompare.doctor.steps import EnvironmentReport, Outcome
@@ -52,6 +52,7 @@ def doctor(
     fio_path: Annotated[str | None, typer.Option("--fio", help="fio binary (default: fio on PATH).")] = None,
 ) -> int:
     """Check each environment once (engine, image, instance, KVM or TCG, Firecracker); a 1 s fio where it can."""
+    refuse_empty({"--fio": fio_path})
     names = list(env or DEFAULT_ENVIRONMENTS)
     for name in names:
         registry.choose(name)  # an unknown name is bad input, before anything runs

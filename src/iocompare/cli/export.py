@@ -12,7 +12,9 @@ import typer
 from iocompare.cli.common import (
     DbOption,
     ThresholdOption,
+    for_stdout,
     policy_for,
+    refuse_empty,
     resolve_db,
 )
 from iocompare.errors import UserError
@@ -26,6 +28,7 @@ from iocompare.report.export import (
     to_json,
     trial_rows,
 )
+from iocompare.report.output_path import check_output
 from iocompare.store import Store
 
 
@@ -62,8 +65,12 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Export a stored run's trials and summaries as CSV or JSON."""
+    refuse_empty({"--baseline": baseline})
     policy = policy_for(threshold)
-    with Store.open(resolve_db(db), readonly=True) as store:
+    db_path = resolve_db(db)
+    if output is not None:
+        check_output(output, db_path=db_path)  # before anything is read or written
+    with Store.open(db_path, readonly=True) as store:
         run_id = store.resolve_run(run)
         samples = store.run_samples(run_id)
         model = build_report(store.load_run(run_id), samples, baseline=baseline, policy=policy)
@@ -76,7 +83,7 @@ def export(
     else:
         text = to_csv(summary_rows(model, samples), SUMMARY_COLUMNS)
     if output is None:
-        print(text, end="")
+        print(for_stdout(text), end="")
     else:
         write_text_atomically(output, text)
 

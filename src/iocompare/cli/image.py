@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from iocompare.cli.common import console, err_console
+from iocompare.cli.common import console, err_console, refuse_empty
 from iocompare.environments.image import ImageBuilder
 from iocompare.environments.registry import IMAGE_BUILDERS as BUILDERS
 from iocompare.environments.registry import image_builder as builder
@@ -21,7 +21,8 @@ KindOption = Annotated[str | None, typer.Option("--kind", help="Only this kind (
 
 
 def _selected(kind: str | None) -> list[ImageBuilder]:
-    return [builder(kind)] if kind else list(BUILDERS)
+    # an empty --kind is bad input (builder("") names the known kinds), never "every kind"
+    return [builder(kind)] if kind is not None else list(BUILDERS)
 
 
 @image_app.command("build")
@@ -63,6 +64,7 @@ def remove(
     kind: KindOption = None,
 ) -> None:
     """Remove built images."""
+    refuse_empty({"image name": name})  # "" would match every image
     for selected in _selected(kind):
         if selected.unavailable_reason() is not None:
             continue

@@ -29,9 +29,9 @@ from iocompare.model import Cell, FioRun, Trial, TrialStatus
 from iocompare.store import RunStatus, Store
 from iocompare.store.db import check_run_name
 from iocompare.store.records import StoredRun
+from iocompare.system.safe_text import NAME_MAX, name_problem
 
 IMPORTED_KIND = "imported"
-MAX_LABEL = 200
 
 
 def _check_label(env: str) -> str:
@@ -39,9 +39,11 @@ def _check_label(env: str) -> str:
         raise UserError(
             "--env must not be empty", hint="name the environment the files were measured in, e.g. --env host"
         )
-    if len(env) > MAX_LABEL or any(ord(ch) < 32 for ch in env):
+    problem = name_problem(env)
+    if problem is not None:
         raise UserError(
-            f"--env {env[:40]!r} is not usable", hint=f"at most {MAX_LABEL} characters, no control characters"
+            f"--env {env[:40]!r} is not usable: {problem}",
+            hint=f"at most {NAME_MAX} printable characters, no control or bidi characters",
         )
     return env
 

@@ -10,9 +10,10 @@ from typing import Annotated
 import typer
 
 from iocompare import __version__
-from iocompare.cli import compare, doctor, envs, export, image, import_, report, run, runs, schema, suites
-from iocompare.errors import ExitCode, IocompareError
+from iocompare.cli import compare, diagnose, doctor, envs, export, image, import_, report, run, runs, schema, suites
+from iocompare.errors import ExitCode, IocompareError, UserError
 from iocompare.execute.launch import recover_leftovers
+from iocompare.system.safe_text import escape
 from iocompare.system.signals import Terminated
 
 app = typer.Typer(
@@ -23,7 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-for module in (run, report, compare, export, import_, runs, suites, envs, schema, image, doctor):
+for module in (run, report, compare, diagnose, export, import_, runs, suites, envs, schema, image, doctor):
     module.register(app)
 
 
@@ -48,7 +49,7 @@ def _root(
 def _fail(message: str, code: ExitCode) -> int:
     # One line, whatever the message carries (a tool's output, a multi-line library message).
     parts = [part.strip() for part in message.splitlines() if part.strip()]
-    print(f"iocompare: error: {'; '.join(parts)}", file=sys.stderr)
+    print(f"iocompare: error: {escape('; '.join(parts))}", file=sys.stderr)
     return int(code)
 
 
@@ -57,7 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # Whatever the command, leftovers of a run killed by SIGKILL are removed first (inside
         # the boundary: a damaged manifest or state directory is one line, not a traceback).
-        recover_leftovers(lambda message: print(f"iocompare: {message}", file=sys.stderr))
+        try:
+            recover_leftovers(lambda message: print(f"iocompare: {escape(message)}", file=sys.stderr))
+        except UserError as exc:
+            # an unusable state directory stops `run` (it calls recovery again); here it is a note
+            print(f"iocompare: leftovers of killed runs not checked: {escape(exc.one_line())}", file=sys.stderr)
         result = app(args=args, prog_name="iocompare", standalone_mode=False)
     except typer.TyperException as exc:
         # Usage errors (exit code 2): typer's own message already names the option and the value.

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from iocompare.model import FioResult, Sample, Trial, TrialStatus
 from iocompare.spec.expand import Plan
+from iocompare.system.safe_text import escape
 from iocompare.units import format_iops, format_rate
 
 
@@ -137,8 +138,11 @@ class BarObserver:
     def trial_started(self, trial: Trial) -> None:
         self._progress.update(
             self._overall,
-            description=f"{self._budget.round_text(trial.round)}, trial {self._budget.trials_text(self._done + 1)} "
-            f"{trial.environment} {trial.cell.key}",
+            # rich formats the description itself, not through the console's render_str: escaped here
+            description=escape(
+                f"{self._budget.round_text(trial.round)}, trial {self._budget.trials_text(self._done + 1)} "
+                f"{trial.environment} {trial.cell.key}"
+            ).replace("[", "\\["),
         )
 
     def sample(self, trial: Trial, sample: Sample) -> None:

@@ -8,12 +8,13 @@ from typing import Annotated
 
 import typer
 
-from iocompare.cli.common import DbOption, ThresholdOption, console, policy_for, resolve_db
+from iocompare.cli.common import DbOption, ThresholdOption, console, for_stdout, policy_for, refuse_empty, resolve_db
 from iocompare.errors import UserError
 from iocompare.report.atomic import write_text_atomically
 from iocompare.report.build import build_report
 from iocompare.report.json_report import render_json
 from iocompare.report.markdown import render_markdown
+from iocompare.report.output_path import check_output
 from iocompare.report.terminal import render_plain, render_terminal
 from iocompare.store import Store
 
@@ -70,8 +71,12 @@ def report(
     ] = False,
 ) -> None:
     """Show a stored run: results, verdicts against the baseline, artifact checks, stability warnings."""
+    refuse_empty({"--baseline": baseline})
     policy = policy_for(threshold)
     db_path = resolve_db(db)
+    if output is not None and format is not ReportFormat.TERMINAL:
+        directory = format is ReportFormat.MARKDOWN and output.suffix.lower() != ".md"
+        check_output(output, db_path=db_path, directory=directory)  # before anything is read or written
     with Store.open(db_path, readonly=True) as store:
         run_id = store.resolve_run(run)
         samples = store.run_samples(run_id)
@@ -89,7 +94,7 @@ def report(
                 "--output needs --format markdown, json or html", hint="the terminal format prints to stdout"
             )
         if plain:
-            print(render_plain(model), end="")
+            print(for_stdout(render_plain(model)), end="")
         else:
             render_terminal(model, console(), verbose=verbose)
         return
@@ -110,7 +115,7 @@ def report(
     else:
         text = render_markdown(model) if format is ReportFormat.MARKDOWN else render_json(model) + "\n"
     if output is None:
-        print(text, end="")
+        print(for_stdout(text), end="")
     else:
         write_text_atomically(output, text)
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from iocompare.cli.common import DbOption, console, err_console, resolve_db
+from iocompare.cli.common import DbOption, console, err_console, refuse_empty, resolve_db
 from iocompare.cli.progress import BarObserver, LineObserver, make_observer
 from iocompare.cli.run_targets import TargetChoice, all_at_once, choose_targets, with_target_flags
 from iocompare.engines.fio_binary import FioBinary, find_fio
@@ -229,6 +229,11 @@ def run(
     ] = None,
 ) -> int:
     """Run a suite in one or more environments and store the results."""
+    refuse_empty({"--suite": suite, "--fio": fio_path, "--reserve": reserve, "--resume": resume})
+    repeated = {"--env": env, "--workload": workload, "--block-size": block_size, "--pattern": pattern}
+    for option, values in repeated.items():
+        for value in values or ():
+            refuse_empty({option: value})
     _check_range("--repeat", repeat, 1, 100)
     _check_range("--max-repeat", max_repeat, 1, 100)
     _check_range("--runtime", runtime, 1, 86_400)

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from iocompare.engines.fio_fields import MAX_NUMBER, integer, number
 from iocompare.engines.fio_options import (
     JOB_OPTIONS_FACT,
     WorkloadIdentity,
@@ -37,15 +38,7 @@ from iocompare.engines.fio_options import (
     identity_of,
     options_fact,
 )
-from iocompare.engines.fio_parse import (
-    ALL_CLIENTS_JOBNAME,
-    MAX_NUMBER,
-    decode_document,
-    integer,
-    number,
-    parse_document,
-    strerror,
-)
+from iocompare.engines.fio_parse import ALL_CLIENTS_JOBNAME, decode_document, parse_document, strerror
 from iocompare.errors import FioOutputError
 from iocompare.facts import registry as fk
 from iocompare.model import Cell, FioResult, Pattern

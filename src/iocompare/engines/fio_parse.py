@@ -22,37 +22,31 @@ hold is refused naming the field (FioOutputError), never stored.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import json
-import math
 import os
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
+from iocompare.engines.fio_fields import MAX_NUMBER, integer, number
+from iocompare.engines.fio_latency import (
+    US_TO_NS,
+    LatencyBlock,
+    PercentileSource,
+    latency_block,
+    merged_percentiles,
+    overall_source,
+)
 from iocompare.errors import FioOutputError
 from iocompare.model import Cell, DirectionResult, FioResult, Pattern, Percentiles, SteadyStateOutcome
 
 ALL_CLIENTS_JOBNAME = "All clients"
-REPORTED_PERCENTILES = (50.0, 99.0, 99.9)
 MIN_RUNTIME_SHARE = 0.95
-MAX_NUMBER = 2**63 - 1  # SQLite's INTEGER; no counter, byte count, rate or latency of a real run comes near it
 _JSON_START = re.compile(r"^\{", re.MULTILINE)
 _VERSION = re.compile(r"fio-(\d+)\.(\d+)")
-_US_TO_NS = 1000
 
 Job = Mapping[str, Any]
-
-
-class PercentileSource(str, enum.Enum):
-    """Where a trial's latency percentiles came from (recorded per trial as `percentile_source`)."""
-
-    BINS = "json+ histogram bins"  # merged over jobs and clients: exact across them
-    FIO = "fio's own percentiles (json)"  # one entry only: fio's per-entry numbers cannot be merged
-    NONE = "none in the output"
 
 
 @dataclass(frozen=True)
@@ -67,48 +61,6 @@ class Units:
 class ParsedOutput:
     result: FioResult
     percentile_source: PercentileSource
-
-
-def percentile_from_bins(bins: Mapping[int, int], q: float) -> float:
-    """Latency below which `q` percent of the IOs fell, computed the way fio computes it.
-
-    fio does not keep individual latencies: it counts each IO in a log-linear histogram
-    bucket (64 buckets per power of two, so a bucket is at most ~1.6 % wide). json+ output
-    dumps the non-empty buckets as `"bins": {"<latency ns>": count}`, keyed by the bucket's
-    representative (mid-point) latency in ns. fio's own percentile is the representative
-    value of the first bucket, in ascending latency order, whose cumulative count reaches
-    q/100 of all IOs; this function does the same, so for a single histogram it reproduces
-    fio's `percentile` numbers exactly, and for merged histograms it gives the percentile
-    fio would have reported with group_reporting.
-
-    Raises ValueError for q outside (0, 100], negative counts or an empty histogram.
-    """
-    if not 0 < q <= 100:
-        raise ValueError(f"percentile must be in (0, 100], got {q}")
-    if any(count < 0 for count in bins.values()):
-        raise ValueError("histogram counts must not be negative")
-    total = sum(bins.values())
-    if total <= 0:
-        raise ValueError("empty latency histogram")
-    # Exact rational threshold: no float rounding right at a bucket boundary.
-    threshold = Fraction(q) / 100 * total
-    running = 0
-    for value in sorted(bins):
-        running += bins[value]
-        if running >= threshold:
-            return float(value)
-    raise AssertionError("unreachable: the cumulative count reaches the total")
-
-
-def bucket_value(index: int, bits: int = 6) -> int:
-    """The representative value of fio's histogram bucket `index` (fio's plat_idx_to_val):
-    fio 2.x json+ keys its bins by bucket index, fio 3.x by this value."""
-    val = 1 << bits
-    if index < (val << 1):
-        return index
-    error_bits = (index >> bits) - 1
-    base = 1 << (error_bits + bits)
-    return int(base + (index % val + 0.5) * (1 << error_bits))
 
 
 def parse_fio_output(text: str, *, cell: Cell | None = None) -> FioResult:
@@ -133,29 +85,6 @@ def parse_document(document: Mapping[str, Any], *, cell: Cell | None = None) -> 
 def decode_document(text: str) -> Mapping[str, Any]:
     """fio's JSON document, found after any text fio printed before it. Raises FioOutputError."""
     return _decode(text)
-
-
-def number(node: Mapping[str, Any], key: str, where: str, *, default: float | None = None) -> float:
-    """`node[key]` as a finite, non-negative number within the store's range; else FioOutputError naming the field."""
-    field = f"{where}.{key}" if where else key
-    if key not in node:
-        if default is not None:
-            return default
-        raise FioOutputError(f"fio output lacks field {field}")
-    value = node[key]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FioOutputError(f"field {field} is not a number: {value!r:.40}")
-    if not math.isfinite(value):
-        raise FioOutputError(f"field {field} is not a finite number: {value}")
-    if value < 0:
-        raise FioOutputError(f"field {field} is negative: {value}")
-    if value > MAX_NUMBER:
-        raise FioOutputError(f"field {field} is out of range: {value:g} (at most {MAX_NUMBER})")
-    return float(value)
-
-
-def integer(node: Mapping[str, Any], key: str, where: str, *, default: int | None = None) -> int:
-    return int(number(node, key, where, default=None if default is None else float(default)))
 
 
 def _decode(text: str) -> Mapping[str, Any]:
@@ -257,7 +186,7 @@ def _build_result(document: Mapping[str, Any], cell: Cell | None) -> ParsedOutpu
     sync_stats = [b for b in sync_blocks if b is not None]
     sync: Percentiles | None = None
     if any(b.samples > 0 for b in sync_stats):
-        sync, source = _percentiles(sync_stats)
+        sync, source = merged_percentiles(sync_stats)
         sources.append(source)
     error = max(integer(job, "error", where) for where, job in entries)
     result = FioResult(
@@ -272,7 +201,7 @@ def _build_result(document: Mapping[str, Any], cell: Cell | None) -> ParsedOutpu
         steady_state=_steady_state([job for _, job in entries]),
     )
     result = dataclasses.replace(result, problems=tuple(_problems(result, expected, cell)))
-    return ParsedOutput(result, _overall_source(sources))
+    return ParsedOutput(result, overall_source(sources))
 
 
 def _steady_state(jobs: Sequence[Job]) -> SteadyStateOutcome | None:
@@ -300,77 +229,6 @@ def _short_percent(text: str) -> str:
         return text
 
 
-def _overall_source(sources: Sequence[PercentileSource]) -> PercentileSource:
-    for kind in (PercentileSource.BINS, PercentileSource.FIO):
-        if kind in sources:
-            return kind
-    return PercentileSource.NONE
-
-
-@dataclass(frozen=True)
-class _LatencyBlock:
-    """One latency block of one entry, in ns, with its sample count (fio's `N`, or the IO count
-    of its direction when fio did not write `N`)."""
-
-    samples: int
-    mean_ns: float
-    min_ns: float
-    max_ns: float
-    bins: Mapping[int, int] | None  # latency ns -> count (json+)
-    percentiles: Mapping[float, float] | None  # q -> latency ns (fio's own)
-
-
-def _latency_block(node: Any, where: str, *, scale: int, fallback_samples: int) -> _LatencyBlock | None:
-    if not isinstance(node, dict):
-        return None
-    if "N" in node:
-        samples = integer(node, "N", where)
-    else:
-        # fio before 3.2x writes no N: an entry with IO has one sample per IO; a block of zeros has none.
-        has_values = number(node, "max", where, default=0) > 0 or number(node, "mean", where, default=0) > 0
-        samples = fallback_samples if has_values else 0
-    bins = _bins(node.get("bins"), f"{where}.bins", scale) if "bins" in node else None
-    percentiles = None
-    if isinstance(node.get("percentile"), dict):
-        percentiles = {}
-        for key in node["percentile"]:
-            try:
-                q = float(key)
-            except ValueError:
-                raise FioOutputError(f"field {where}.percentile has a key that is not a number: {key!r:.40}") from None
-            if 0 < q <= 100:  # fio 3.1 pads the map with "0.00": 0 entries
-                percentiles[q] = number(node["percentile"], key, f"{where}.percentile") * scale
-    return _LatencyBlock(
-        samples=samples,
-        mean_ns=number(node, "mean", where, default=0) * scale,
-        min_ns=number(node, "min", where, default=0) * scale,
-        max_ns=number(node, "max", where, default=0) * scale,
-        bins=bins,
-        percentiles=percentiles,
-    )
-
-
-def _bins(node: Any, where: str, scale: int) -> Mapping[int, int]:
-    """json+ bins as latency ns -> count. fio 2.x keys them by bucket index, with its constants."""
-    if not isinstance(node, dict):
-        raise FioOutputError(f"field {where} is not an object")
-    out: Counter[int] = Counter()
-    indexed = "FIO_IO_U_PLAT_BITS" in node
-    bits = integer(node, "FIO_IO_U_PLAT_BITS", where) if indexed else 6
-    for key in node:
-        if key.startswith("FIO_IO_U_PLAT_"):
-            continue
-        try:
-            raw = int(key)
-        except ValueError:
-            raise FioOutputError(f"field {where} has a key that is not a number: {key!r:.40}") from None
-        count = integer(node, key, where)
-        if count:
-            value = bucket_value(raw, bits) if indexed else raw
-            out[value * scale] += count
-    return out
-
-
 @dataclass(frozen=True)
 class _Side:
     """One direction of one entry, in bytes and ns."""
@@ -382,8 +240,8 @@ class _Side:
     total_ios: int
     short_ios: int
     drop_ios: int
-    lat: _LatencyBlock | None
-    clat: _LatencyBlock | None
+    lat: LatencyBlock | None
+    clat: LatencyBlock | None
 
     @classmethod
     def read(cls, node: Any, where: str, units: Units) -> _Side:
@@ -402,7 +260,7 @@ class _Side:
         total_ios = integer(node, "total_ios", where) if "total_ios" in node else round(iops * runtime_ms / 1000)
         if bw > MAX_NUMBER:
             raise FioOutputError(f"field {where}.io_bytes is out of range for its runtime: {bw:g} bytes/s")
-        scale = _US_TO_NS if units.legacy_latency else 1
+        scale = US_TO_NS if units.legacy_latency else 1
         suffix = "" if units.legacy_latency else "_ns"
         return cls(
             io_bytes=io_bytes,
@@ -412,22 +270,22 @@ class _Side:
             total_ios=total_ios,
             short_ios=integer(node, "short_ios", where, default=0),
             drop_ios=integer(node, "drop_ios", where, default=0),
-            lat=_latency_block(
+            lat=latency_block(
                 node.get("lat" + suffix), f"{where}.lat{suffix}", scale=scale, fallback_samples=total_ios
             ),
-            clat=_latency_block(
+            clat=latency_block(
                 node.get("clat" + suffix), f"{where}.clat{suffix}", scale=scale, fallback_samples=total_ios
             ),
         )
 
 
-def _sync_block(job: Job, where: str, units: Units) -> _LatencyBlock | None:
+def _sync_block(job: Job, where: str, units: Units) -> LatencyBlock | None:
     sync = job.get("sync")
     if not isinstance(sync, dict):
         return None
     count = integer(sync, "total_ios", f"{where}.sync", default=0)
-    suffix, scale = ("lat", _US_TO_NS) if "lat_ns" not in sync and "lat" in sync else ("lat_ns", 1)
-    return _latency_block(sync.get(suffix), f"{where}.sync.{suffix}", scale=scale, fallback_samples=max(count, 1))
+    suffix, scale = ("lat", US_TO_NS) if "lat_ns" not in sync and "lat" in sync else ("lat_ns", 1)
+    return latency_block(sync.get(suffix), f"{where}.sync.{suffix}", scale=scale, fallback_samples=max(count, 1))
 
 
 def _misfiled_datasyncs(job: Job, where: str) -> int:
@@ -463,8 +321,8 @@ def _expected_directions(cell: Cell | None) -> dict[str, bool]:
 def _direction(sides: Sequence[_Side]) -> tuple[DirectionResult, PercentileSource]:
     lats = [s.lat for s in sides if s.lat is not None and s.lat.samples > 0]
     samples = sum(lat.samples for lat in lats)
-    lat, lat_source = _percentiles([s.lat for s in sides if s.lat is not None])
-    clat, clat_source = _percentiles([s.clat for s in sides if s.clat is not None])
+    lat, lat_source = merged_percentiles([s.lat for s in sides if s.lat is not None])
+    clat, clat_source = merged_percentiles([s.clat for s in sides if s.clat is not None])
     result = DirectionResult(
         io_bytes=sum(s.io_bytes for s in sides),
         bw_bps=sum(s.bw_bps for s in sides),
@@ -480,30 +338,7 @@ def _direction(sides: Sequence[_Side]) -> tuple[DirectionResult, PercentileSourc
         lat=lat,
         clat=clat,
     )
-    return result, _overall_source([lat_source, clat_source])
-
-
-def _percentiles(stats: Sequence[_LatencyBlock]) -> tuple[Percentiles, PercentileSource]:
-    """Percentiles of one latency kind over all jobs: merged bins, else fio's own numbers.
-
-    fio's `percentile` dict is per entry, and percentiles of several entries cannot be combined;
-    without bins it is only used when a single entry has samples (one job or group_reporting).
-    """
-    with_samples = [s for s in stats if s.samples > 0]
-    if not with_samples:
-        return Percentiles(), PercentileSource.NONE
-    if all(s.bins is not None for s in with_samples):
-        merged: Counter[int] = Counter()
-        for s in with_samples:
-            merged.update(s.bins or {})
-        if sum(merged.values()) > 0:
-            p50, p99, p999 = (percentile_from_bins(merged, q) for q in REPORTED_PERCENTILES)
-            return Percentiles(p50_ns=p50, p99_ns=p99, p999_ns=p999), PercentileSource.BINS
-    only = with_samples[0]
-    if len(with_samples) == 1 and only.percentiles:
-        f50, f99, f999 = (only.percentiles.get(q) for q in REPORTED_PERCENTILES)
-        return Percentiles(p50_ns=f50, p99_ns=f99, p999_ns=f999), PercentileSource.FIO
-    return Percentiles(), PercentileSource.NONE
+    return result, overall_source([lat_source, clat_source])
 
 
 def _problems(result: FioResult, expected: Mapping[str, bool], cell: Cell | None) -> list[str]:

@@ -139,6 +139,9 @@ class Environment(abc.ABC):
     def __init__(self, name: str, context: RunContext) -> None:
         self.name = name
         self.context = context
+        # The cross-over diagnosis (execute/crossover.py): a host file, laid out already, that the
+        # next trials read instead of the environment's own working set. None: its own.
+        self.crossover_file: Path | None = None
 
     @classmethod
     def unavailable_reason(cls, variant: str | None) -> str | None:
@@ -197,6 +200,17 @@ class Environment(abc.ABC):
     def working_set_facts(self, size_bytes: int) -> Mapping[str, str]:
         """After the layout: the working set's host file and its extents (none where it has no host file)."""
         return {}
+
+    def crossover_unreachable(self) -> str | None:
+        """Why this environment cannot read a given host file as its working set (the cross-over
+        diagnosis); None when it can. Environments that can override this."""
+        return f"{self.name} has no way to read another environment's working-set file"
+
+    def read_host_file(self, path: Path | None) -> None:
+        """From the next trial on, read the host file `path` as the working set (None: its own)."""
+        if path is not None and self.crossover_unreachable() is not None:
+            raise ValueError(f"{self.name} cannot read {path}: {self.crossover_unreachable()}")
+        self.crossover_file = path
 
     def logical_block_size(self) -> int | None:
         return fk.LOGICAL_BLOCK_SIZE.get(self.facts())

@@ -171,7 +171,14 @@ class HostEnvironment(Environment):
             if not Path(resource.ident).exists():
                 self.context.resources.discard(resource)
 
+    def crossover_unreachable(self) -> str | None:
+        if self.block_device:
+            return f"the target {self.context.target} is a block device: the device itself is the working set"
+        return None  # the host reaches any path
+
     def working_set_path(self, size_bytes: int) -> str:
+        if self.crossover_file is not None:
+            return str(self.crossover_file)
         if self.block_device:
             return str(self.context.target)
         if self.shares_working_set:
@@ -179,12 +186,16 @@ class HostEnvironment(Environment):
         return str(self.scratch / f"working-set-{short_size(size_bytes)}.dat")
 
     def working_set_facts(self, size_bytes: int) -> Mapping[str, str]:
+        if self.crossover_file is not None:
+            return working_set_facts(self.crossover_file)
         if self.block_device:
             return {}
         users = self.context.working_sets.users() if self.shares_working_set else ()
         return working_set_facts(Path(self.working_set_path(size_bytes)), users)
 
     def ensure_working_set(self, size_bytes: int, *, timeout_s: float) -> None:
+        if self.crossover_file is not None:
+            return  # laid out by the cross-over diagnosis
         if self.shares_working_set:
             self.context.working_sets.ensure(
                 self.context.run_dir,

@@ -8,6 +8,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from iocompare.analysis import sequential
 from iocompare.analysis.baseline import default_baseline
 from iocompare.analysis.stopping import Stop, StopDecision, stopping_decision
 from iocompare.model import Cell, Trial
@@ -28,6 +29,8 @@ def decide(
     if baseline is None:
         return [CellDecision(cell, StopDecision(Stop.DECIDED, "no environment to compare")) for cell in cells]
     others = [e for e in environments if e != baseline]
+    rule = suite.sequential
+    design = None if rule is None else sequential.for_suite(rule, suite.repeat, suite.max_repeat)
     out = []
     for cell in cells:
         a = list(values.get((cell.key, baseline), ()))
@@ -47,6 +50,7 @@ def decide(
                     min_trials=suite.repeat,
                     cap=suite.max_repeat,
                     futility=suite.stop_futile,
+                    sequential=design,
                     seed=[len(base_values), 7],
                 )
             )

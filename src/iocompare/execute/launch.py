@@ -71,11 +71,12 @@ def reserves(environments: Mapping[str, Environment], reserve: Reserve) -> dict[
 def recover_leftovers(notify: Notify) -> None:
     """Remove what killed runs left behind (their manifests name it) and mark those runs interrupted
     in the database each manifest names; cheap when there is none."""
-    for stale in recover_stale_runs():
+    for stale in recover_stale_runs(notify=notify):
         removed = ", ".join(stale.removed) or "nothing left to remove"
+        left = f"; left alone {', '.join(stale.left_alone)}" if stale.left_alone else ""
         notify(
             f"cleaned up after a killed iocompare run ({stale.description or stale.run_tag}, pid {stale.pid}): "
-            f"{removed}"
+            f"{removed}{left}"
         )
         if stale.database is not None and stale.database.is_file():
             try:

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 
 from iocompare.analysis.clock import without_coarse_latency
 from iocompare.analysis.compare import Policy
+from iocompare.analysis.crossover import design_of, diagnose, values_of
 from iocompare.analysis.summary import Spread, median_or_none
 from iocompare.model import Cell, DirectionResult, Sample, TrialStatus
 from iocompare.report.analysis_view import AnalysisView, build_analysis
+from iocompare.report.crossover_text import diagnosis_lines
 from iocompare.store.records import StoredRun, StoredTrial, by_cell_and_environment
 
 # Environment facts that differ per trial or are bulky, so they are not repeated per cell.
@@ -71,6 +73,7 @@ class Report:
     environments: tuple[str, ...]
     summaries: dict[tuple[str, str], CellSummary]  # (cell key, environment) -> summary
     analysis: AnalysisView  # verdicts against the baseline, artifact checks, stability warnings
+    diagnosis: tuple[str, ...] = ()  # a cross-over diagnosis run's verdict lines (report/crossover_text.py)
 
     def summary(self, cell: Cell, environment: str) -> CellSummary | None:
         return self.summaries.get((cell.key, environment))
@@ -148,6 +151,22 @@ def _summarise(
     )
 
 
+def crossover_lines(run: StoredRun, policy: Policy) -> tuple[str, ...]:
+    """The verdict of a diagnosis run (`iocompare diagnose`), none for any other run."""
+    design = design_of(run)
+    if design is None:
+        return ()
+    of = run.settings["diagnosis_of"]
+    lines = diagnosis_lines(
+        diagnose(values_of(run, design), policy),
+        cell=design.cell.key,
+        baseline=design.baseline,
+        candidate=design.candidate,
+        rounds=design.rounds,
+    )
+    return (f"diagnosis of run {of.get('run_id')} ({of.get('run_name')}), iocompare diagnose:", *lines)
+
+
 def build_report(
     run: StoredRun,
     samples: Mapping[int, Sequence[Sample]] | None = None,
@@ -169,7 +188,7 @@ def build_report(
         if (cell.key, env) in by_key
     }
     analysis = build_analysis(run, samples, baseline=baseline, policy=policy)
-    return Report(run, tuple(run.cells), environments, summaries, analysis)
+    return Report(run, tuple(run.cells), environments, summaries, analysis, crossover_lines(run, policy))
 
 
 def environment_facts(run: StoredRun, environment: str) -> dict[str, str]:

@@ -15,6 +15,7 @@ from iocompare.report.json_analysis import analysis_json, cell_analysis
 from iocompare.report.markdown import analysis_sections, escape, summary_section, table
 from iocompare.report.terminal import render_analysis, render_summary
 from iocompare.store.records import RunInfo
+from iocompare.system.safe_text import escape as terminal_escape
 
 COMPARE_SCHEMA_NAME = "iocompare-compare"
 COMPARE_SCHEMA_VERSION = 1
@@ -54,7 +55,7 @@ def render_compare_terminal(view: CompareView, out: Console) -> None:
         out.print("facts that differ between the runs (read these before the verdicts):", markup=False, highlight=False)
         t = Table(*DIFF_COLUMNS)
         for row in diff_rows(view):
-            t.add_row(*(Text(v) for v in row))
+            t.add_row(*(Text(terminal_escape(v)) for v in row))
         out.print(t)
     else:
         out.print("facts that differ between the runs: none", markup=False, highlight=False)

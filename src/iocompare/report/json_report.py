@@ -15,7 +15,7 @@ from iocompare.report.analysis_view import AnalysisView
 from iocompare.report.build import CellSummary, DirectionSummary, Report, environment_facts
 from iocompare.report.fleet_text import fleet_json
 from iocompare.report.json_analysis import analysis_json, cell_analysis
-from iocompare.report.settings import run_settings
+from iocompare.report.settings import run_design, run_settings
 
 SCHEMA_NAME = "iocompare-report"
 SCHEMA_VERSION = 1
@@ -89,6 +89,19 @@ def run_identity(report: Report) -> dict[str, Any]:
     }
 
 
+def _design(report: Report) -> dict[str, Any] | None:
+    """The design, its expected cost range for this run's cells and what it spent (None: an import)."""
+    design = run_design(report.run)
+    if design is None:
+        return None
+    return {
+        **asdict(design.design),
+        "expected": asdict(design.expected),
+        "trials": design.trials,
+        "fio_s_spent": round(design.fio_s_spent, 3),
+    }
+
+
 def report_dict(report: Report) -> dict[str, Any]:
     info = report.run.info
     facts = {env: environment_facts(report.run, env) for env in report.environments}
@@ -100,6 +113,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "trials_ok": info.trials_ok,
             "trials_total": info.trials_total,
             "settings": report.run.settings,
+            "design": _design(report),
         },
         "host": report.run.host_facts,
         "environments": [

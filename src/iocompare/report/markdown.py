@@ -14,11 +14,14 @@ from iocompare.report.cell_stats import cell_stats
 from iocompare.report.html_view import caveats
 from iocompare.report.rows import COLUMNS, UNITS_NOTE, row
 from iocompare.report.settings import header_lines
+from iocompare.system.safe_text import escape as terminal_escape
 from iocompare.units import format_rate
 
 
 def escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+    # control and bidi characters last, as visible \x1b escapes: a report file is printed with cat too
+    value = value.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+    return terminal_escape(value)
 
 
 def table(header: tuple[str, ...], body: list[tuple[str, ...]]) -> list[str]:

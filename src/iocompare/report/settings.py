@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from iocompare.spec.design import CostRange, Design, cost_of, design_of, stored_suite
 from iocompare.store.records import StoredRun
-from iocompare.units import format_size
+from iocompare.units import format_duration, format_size
 
 _OVERRIDE_FLAGS = {
     "repeat": "--repeat",
@@ -144,6 +145,49 @@ def command_line(s: RunSettings) -> str:
     return "command: " + shlex.join(words)
 
 
+def fio_seconds_spent(run: StoredRun) -> float:
+    """Ramp plus the runtime fio ran (steady-state trials end early), summed over the run's trials."""
+    total = 0.0
+    for stored in run.trials:
+        result, cell = stored.result, stored.trial.cell
+        ran = [d.runtime_ms for d in (result.read, result.write) if d is not None] if result else []
+        total += cell.ramp_s + (max(ran) / 1000 if ran else cell.runtime_s)
+    return total
+
+
+@dataclass(frozen=True)
+class RunDesign:
+    """The design a stored run was made with, what it could have cost, and what it spent."""
+
+    design: Design
+    expected: CostRange  # for this run's cells and environments
+    trials: int
+    fio_s_spent: float
+
+
+def run_design(run: StoredRun) -> RunDesign | None:
+    """None for a run without a suite (an import)."""
+    suite = stored_suite(run.suite_json)
+    if suite is None:
+        return None
+    per_round = len(run.cells) * len(run.environments)
+    expected = cost_of(suite, per_round=per_round, planned=per_round * suite.repeat)
+    return RunDesign(design_of(suite), expected, len(run.trials), fio_seconds_spent(run))
+
+
+def design_line(d: RunDesign) -> str:
+    """The design, its expected cost range and the cost spent, in one line (every format)."""
+    e = d.expected
+    return (
+        f"{d.design.line()}; expected {e.trials_min}-{e.trials_max} trials, fio {format_duration(e.fio_s_min)} "
+        f"to {format_duration(e.fio_s_max)}; spent {d.trials} trials, fio {format_duration(d.fio_s_spent)}"
+    )
+
+
 def header_lines(run: StoredRun) -> list[str]:
     s = run_settings(run)
-    return [settings_line(s), overrides_line(s), command_line(s)]
+    design = run_design(run)
+    lines = [settings_line(s)]
+    if design is not None:
+        lines.append(design_line(design))
+    return [*lines, overrides_line(s), command_line(s)]

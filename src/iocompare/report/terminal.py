@@ -18,8 +18,7 @@ from iocompare.report.build import Report
 from iocompare.report.fleet_text import fleet_lines
 from iocompare.report.rows import COLUMNS, UNITS_NOTE, rows
 from iocompare.report.settings import header_lines
-from iocompare.spec.design import stored_design
-from iocompare.units import format_duration
+from iocompare.system.safe_text import escape
 
 
 def _table(columns: Sequence[str], body: list[tuple[str, ...]], title: str, right: Sequence[int] = ()) -> Table:
@@ -33,7 +32,7 @@ def _table(columns: Sequence[str], body: list[tuple[str, ...]], title: str, righ
         if previous is not None and values[0] != previous:
             table.add_section()
         previous = values[0]
-        table.add_row(*(Text(v) for v in values))  # plain text: "[...]" in a message is not markup
+        table.add_row(*(Text(escape(v)) for v in values))  # plain text: "[...]" in a message is not markup
     return table
 
 
@@ -87,16 +86,6 @@ def render_analysis(view: AnalysisView, out: Console, scope: str) -> None:
         _line(out, "suite summary (cells flagged suspect are left out):", "bold")
         for line in suites:
             _line(out, "  " + line)
-
-
-def fio_seconds(report: Report) -> float:
-    """Ramp plus the runtime fio ran (steady-state trials end early), summed over the run's trials."""
-    total = 0.0
-    for stored in report.run.trials:
-        result, cell = stored.result, stored.trial.cell
-        ran = [d.runtime_ms for d in (result.read, result.write) if d is not None] if result else []
-        total += cell.ramp_s + (max(ran) / 1000 if ran else cell.runtime_s)
-    return total
 
 
 WARNING_TEXT = {
@@ -178,9 +167,6 @@ def answer_lines(report: Report, width: int) -> list[str]:
     add(f"run {info.id} ({info.name}): {info.status.value}, {info.trials_ok}/{info.trials_total} trials ok, {created}")
     for line in header_lines(report.run):
         add(line, "  ")
-    design = stored_design(report.run.suite_json)
-    if design is not None:
-        add(f"{design}; {len(report.run.trials)} trials, fio {format_duration(fio_seconds(report))}", "  ")
     lines.append("")
     summaries = environment_summaries(report)
     if view.baseline is not None:
@@ -213,6 +199,11 @@ def render_terminal(report: Report, out: Console, *, verbose: bool = False) -> N
     width = out.width
     for line in answer_lines(report, width):
         _line(out, line)
+    if report.diagnosis:
+        _line(out, "")
+        for line in report.diagnosis:
+            for part in wrap(line, width, "    "):
+                _line(out, part)
     view = report.analysis
     flags, warnings, problems = flag_lines(view), warning_lines(view), problem_lines(report)
     for title, lines in (
@@ -248,7 +239,7 @@ def render_terminal(report: Report, out: Console, *, verbose: bool = False) -> N
         if previous_cell is not None and r.values[0] != previous_cell:
             table.add_section()
         previous_cell = r.values[0]
-        table.add_row(*(Text(v) for v in r.values), style=None if r.ok else "yellow")
+        table.add_row(*(Text(escape(v)) for v in r.values), style=None if r.ok else "yellow")
     out.print(table)
     _line(out, UNITS_NOTE, "dim")
     render_summary(view, out, scope)

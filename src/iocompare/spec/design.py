@@ -33,16 +33,35 @@ def trial_seconds(suite: Suite) -> tuple[int, int]:
     return suite.ramp_s + min(suite.runtime_s, earliest), longest
 
 
-def cost_range(plan: Plan) -> CostRange:
-    shortest, longest = trial_seconds(plan.suite)
-    planned = len(plan.trials)
-    per_round = len(plan.cells) * len(plan.environments)
-    most = max(planned, per_round * plan.suite.max_repeat)
+def cost_of(suite: Suite, *, per_round: int, planned: int) -> CostRange:
+    """The range for `per_round` trials a round (cells x environments) and `planned` trials in
+    the planned rounds: the dry run's plan, or a stored run's cells and environments."""
+    shortest, longest = trial_seconds(suite)
+    most = max(planned, per_round * suite.max_repeat)
     return CostRange(planned, most, planned * shortest, most * longest)
 
 
-def describe_design(suite: Suite) -> str:
-    """One line: trial length, repetitions and the stopping rule."""
+def cost_range(plan: Plan) -> CostRange:
+    per_round = len(plan.cells) * len(plan.environments)
+    return cost_of(plan.suite, per_round=per_round, planned=len(plan.trials))
+
+
+@dataclass(frozen=True)
+class Design:
+    """The design of a suite in the parts every format states: its name, trials per environment
+    and cell (n range), how long a trial is, and the rule that stops a cell."""
+
+    name: str
+    n_min: int
+    n_max: int
+    trial_length: str
+    stopping_rule: str
+
+    def line(self) -> str:
+        return f"design: {self.name}, {self.trial_length}; {self.stopping_rule}"
+
+
+def design_of(suite: Suite) -> Design:
     if suite.steady_state is None:
         length = f"fixed trials of ramp {suite.ramp_s} s + runtime {suite.runtime_s} s"
     else:
@@ -52,20 +71,44 @@ def describe_design(suite: Suite) -> str:
             f"(bandwidth slope under {rule.slope_percent:g} %/s over {rule.window_s} s)"
         )
     if suite.max_repeat <= suite.repeat:
+        name = "fixed n"
         repeats = f"{suite.repeat} trials per environment and cell, no adaptive rounds"
+    elif suite.sequential is not None:
+        gs = suite.sequential
+        name = f"group-sequential ({gs.spending.value} alpha spending)" + (
+            " with futility stop" if suite.stop_futile else ""
+        )
+        looks = ", ".join(map(str, gs.looks(suite.repeat, suite.max_repeat)))
+        futility = "; undecidable cells stopped after the pilot" if suite.stop_futile else ""
+        repeats = (
+            f"{suite.repeat} to {suite.max_repeat} trials per environment and cell, looks at n = {looks}, each "
+            f"judged by its repeated CI (Lan-DeMets {gs.spending.value} boundary, alpha {gs.alpha:g} over all "
+            f"looks){futility}"
+        )
     else:
+        name = "adaptive" + (" with futility stop" if suite.stop_futile else "")
         futility = ", undecidable cells stopped after the pilot" if suite.stop_futile else ""
         repeats = (
             f"{suite.repeat} trials per environment and cell, then rounds while the CI is undecided "
             f"up to {suite.max_repeat}{futility}"
         )
-    return f"design: {length}; {repeats}"
+    return Design(name, suite.repeat, max(suite.repeat, suite.max_repeat), length, repeats)
+
+
+def describe_design(suite: Suite) -> str:
+    """One line: the design's name, trial length, repetitions and the stopping rule."""
+    return design_of(suite).line()
+
+
+def stored_suite(suite_json: str) -> Suite | None:
+    """A stored run's suite; None for a run without one (an import) or one no longer valid."""
+    try:
+        return Suite.model_validate_json(suite_json)
+    except ValueError:
+        return None
 
 
 def stored_design(suite_json: str) -> str | None:
     """The design line of a stored run's suite; None for a run without one (an import)."""
-    try:
-        suite = Suite.model_validate_json(suite_json)
-    except ValueError:
-        return None
-    return describe_design(suite)
+    suite = stored_suite(suite_json)
+    return None if suite is None else describe_design(suite)

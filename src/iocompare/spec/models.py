@@ -209,6 +209,29 @@ class SteadyStateRule(BaseModel):
         return SteadyState(self.window_s, self.slope_percent)
 
 
+class Spending(str, enum.Enum):
+    """Lan-DeMets alpha-spending functions of the group-sequential rule (analysis/sequential.py)."""
+
+    OBRIEN_FLEMING = "obrien-fleming"  # strict at early looks, close to the fixed-n test at the last
+    POCOCK = "pocock"  # about the same boundary at every look
+
+
+class SequentialRule(BaseModel):
+    """Decide a comparison by a group-sequential test: looks after the pilot (`repeat` trials) and
+    every `look_every` trials up to `max_repeat`, each against an alpha-spending boundary, so the
+    repeated looks keep the error rate at `alpha` (docs/statistics.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    spending: Spending = Field(default=Spending.POCOCK, strict=False)
+    look_every: int = Field(default=3, ge=1, le=100, description="Trials a side between two looks.")
+    alpha: float = Field(default=0.05, gt=0, lt=0.5, description="Two-sided error rate spent over all the looks.")
+
+    def looks(self, first: int, last: int) -> tuple[int, ...]:
+        """Trials a side at each look: the pilot, then every `look_every` trials, and always the cap."""
+        return tuple(sorted({*range(first, last, self.look_every), last} - set(range(first))))
+
+
 class Suite(BaseModel):
     """A suite file (TOML). Every field but `name` and `workloads` has a default."""
 
@@ -231,6 +254,11 @@ class Suite(BaseModel):
         default=True,
         description="After the first `repeat` trials, stop a cell whose noise would need more than max_repeat "
         "trials to decide (it stays inconclusive) instead of running it to the cap.",
+    )
+    sequential: SequentialRule | None = Field(
+        default=None,
+        description="Stop rounds by a group-sequential test with alpha spending (absent: the fixed-n CI at every "
+        "look, which repeated looks make optimistic).",
     )
     references: bool = Field(
         default=True,

@@ -17,6 +17,7 @@ from iocompare.model import Cell, FioResult, FioRun, Sample, Trial, TrialStatus
 from iocompare.store import integrity, load, rows, schema
 from iocompare.store.records import RunInfo, RunStatus, StoredRun
 from iocompare.system.identity import ProcessIdentity
+from iocompare.system.safe_text import name_problem
 
 BUSY_TIMEOUT_MS = 10_000
 RAW_KINDS = ("fio-json", "stderr", "console")
@@ -36,9 +37,16 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(uri, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, uri=True)
 
 
+RUN_NAME_MAX = 80  # a suite name (at most 64) and the run's tag make the default name
+
+
 def check_run_name(name: str) -> None:
-    """A run name can be told from a run id and from 'latest' (run references accept all three)."""
-    if not name.strip() or name.strip() != name or name == "latest" or name.isdigit():
+    """A run name can be told from a run id and from 'latest' (run references accept all three),
+    and prints as itself: printable, bounded, no control or bidi-override character."""
+    problem = name_problem(name, max_length=RUN_NAME_MAX)
+    if problem is not None:
+        raise UserError(f"run name {name[:40]!r} is not usable: {problem}")
+    if name.strip() != name or name == "latest" or name.isdigit():
         raise UserError(
             f"run name {name!r} is not usable",
             hint="a run name must not be empty, 'latest', only digits, or start or end with a space",

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 from iocompare.errors import UserError
+from iocompare.system.safe_text import escape
+from iocompare.system.untrusted import LockRecord
 
 LOCK_NAME = ".iocompare.lock"
 
@@ -73,9 +75,10 @@ class TargetLock:
 
 
 def _read_holder(fd: int) -> str:
+    """Who holds the lock, as its file says; the file is untrusted (and held: never moved aside)."""
     try:
-        data = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
-    except (OSError, ValueError):
+        holder = LockRecord.model_validate_json(os.pread(fd, 4096, 0))
+        since = time.strftime("%H:%M:%S", time.localtime(holder.since))
+    except (OSError, ValueError, OverflowError):
         return "holder unknown"
-    since = time.strftime("%H:%M:%S", time.localtime(data.get("since", 0)))
-    return f"pid {data.get('pid', '?')}, {data.get('run', '?')}, since {since}"
+    return f"pid {holder.pid}, {escape(holder.run)}, since {since}"

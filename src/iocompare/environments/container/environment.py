@@ -222,10 +222,22 @@ class ContainerEnvironment(Environment):
     def per_trial_layout(self) -> bool:
         return self.variant.per_trial_layout
 
+    def crossover_unreachable(self) -> str | None:
+        kind = self.variant.mount_kind
+        if kind == "bind":
+            return None  # the other file's directory is bind-mounted at /data instead
+        where = {"volume": "a named volume", "overlay": "the container's writable layer", "tmpfs": "tmpfs"}[kind]
+        return f"{self.name} keeps its working set in {where}, which cannot hold another environment's file"
+
+    def _bind_source(self) -> Path:
+        if self.crossover_file is not None:
+            return self.crossover_file.parent
+        return self.shared_dir if self.shares_working_set else self.scratch
+
     def storage_args(self) -> list[str]:
         kind = self.variant.mount_kind
         if kind == "bind":
-            source = self.shared_dir if self.shares_working_set else self.scratch
+            source = self._bind_source()
             return ["-v", f"{source}:{TARGET_IN_CONTAINER}"]
         if kind == "volume":
             return ["-v", f"{self.volume}:{TARGET_IN_CONTAINER}"]
@@ -239,10 +251,14 @@ class ContainerEnvironment(Environment):
     # -- working set -----------------------------------------------------------------------
 
     def working_set_path(self, size_bytes: int) -> str:
+        if self.crossover_file is not None:
+            return f"{TARGET_IN_CONTAINER}/{self.crossover_file.name}"
         return f"{TARGET_IN_CONTAINER}/working-set-{short_size(size_bytes)}.dat"
 
     def ensure_working_set(self, size_bytes: int, *, timeout_s: float) -> None:
         self.working_set_bytes = size_bytes
+        if self.crossover_file is not None:
+            return  # laid out by the cross-over diagnosis
         if self.shares_working_set:
             self.context.working_sets.ensure(
                 self.context.run_dir,
@@ -264,7 +280,7 @@ class ContainerEnvironment(Environment):
     def host_storage_path(self) -> Path:
         kind = self.variant.mount_kind
         candidates = {
-            "bind": self.shared_dir if self.shares_working_set else self.scratch,
+            "bind": self._bind_source(),
             "volume": self._volume_path,
             "overlay": Path(status(self.kind).info.get("graph_root") or self.context.target),
         }.get(kind)
@@ -331,6 +347,8 @@ class ContainerEnvironment(Environment):
     def working_set_facts(self, size_bytes: int) -> Mapping[str, str]:
         if self.variant.mount_kind != "bind":
             return {}  # a volume, the container's layer or tmpfs: no host file of its own to map
+        if self.crossover_file is not None:
+            return working_set_facts(self.crossover_file)
         shared = self.shares_working_set
         path = self.context.working_sets.path(self.context.run_dir, size_bytes) if shared else None
         path = path or self.scratch / Path(self.working_set_path(size_bytes)).name

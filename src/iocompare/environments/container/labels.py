@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -18,7 +19,6 @@ from iocompare.environments.container.engine import (
     labels_of,
     names,
 )
-from iocompare.environments.container.probe import status
 from iocompare.errors import IocompareError
 from iocompare.system.identity import ProcessIdentity
 
@@ -88,13 +88,16 @@ def remove_dead_leftovers(note: Callable[[str], None] = lambda _: None, kinds: S
     """Remove containers and volumes of dead iocompare runs from every reachable engine.
 
     Best effort: an engine that is missing or down is skipped, and nothing here stops a run.
+    The engine's CLI is called directly rather than probed first (`probe.status` asks `info`,
+    0.1 s an engine): a down daemon fails the listing, which skips it as well, and a run of the
+    host alone no longer pays two engine probes before its first trial.
     """
     removed = []
     for kind in kinds:
-        engine_status = status(kind)
-        if engine_status.reason is not None:
+        binary = shutil.which(kind)
+        if binary is None:
             continue
-        engine = engine_status.engine()
+        engine = Engine(kind, binary)
         try:
             containers, volumes = dead_leftovers(engine)
             for container in containers:

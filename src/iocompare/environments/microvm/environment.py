@@ -283,9 +283,27 @@ class MicroVMEnvironment(Environment):
             ),
         )
 
+    def crossover_unreachable(self) -> str | None:
+        if self.variant.in_guest_fs:
+            return f"{self.name} reads a file on ext4 made in the guest on its own disk, not a host file"
+        return None  # the raw virtio disk is the host file itself
+
+    def read_host_file(self, path: Path | None) -> None:
+        super().read_host_file(path)
+        disk = path if path is not None else self.scratch / "disk.img"
+        if self.disk != disk:  # at once: the trial's facts (disk_image) are read before its layout step
+            self.disk = disk
+            self._allocation = (
+                "a working-set file of the cross-over diagnosis (laid out by the host's fio)" if path else ""
+            )
+            self._laid_out_bytes = None
+            self._facts = None
+
     def ensure_working_set(self, size_bytes: int, *, timeout_s: float) -> None:
         """Lay out once per run. Another working-set size re-creates the disk image (a suite
         has one working-set size, so this does not happen within a normal run)."""
+        if self.crossover_file is not None:
+            return  # laid out by the cross-over diagnosis: it is the disk (read_host_file)
         if self.shares_working_set:
             self.disk = self.context.working_sets.ensure(
                 self.context.run_dir,

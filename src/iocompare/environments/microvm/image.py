@@ -48,6 +48,15 @@ from iocompare.environments.microvm.kernel import (
     sha256_file,
 )
 from iocompare.errors import UserError
+from iocompare.system.safe_text import escape
+from iocompare.system.untrusted import (
+    GuestManifestRecord,
+    note_on_stderr,
+    problem_of,
+    read_pointer,
+    read_record,
+    read_text,
+)
 
 BUILDER_VERSION = "1"  # bump when the layout of the artifacts changes
 CACHE_ENV = "IOCOMPARE_CACHE_DIR"
@@ -115,8 +124,13 @@ def load_image(directory: Path) -> GuestImage:
         raise UserError(
             f"{directory} is not a guest image (no manifest.json)", hint="iocompare image build --kind guest"
         )
-    manifest = json.loads(manifest_path.read_text())
-    image = GuestImage(directory, manifest)
+    record, problem = problem_of(manifest_path, GuestManifestRecord)
+    if record is None:
+        raise UserError(
+            f"guest image {directory} has an invalid manifest.json ({problem})",
+            hint="iocompare image build --kind guest --force",
+        )
+    image = GuestImage(directory, json.loads(read_text(manifest_path)))
     for needed in (image.vmlinuz, image.initramfs):
         if not needed.is_file():
             raise UserError(
@@ -135,13 +149,23 @@ def find_image() -> GuestImage | None:
         if not directory.is_dir():
             raise UserError(f"{IMAGE_ENV}={named}: no such directory", hint="iocompare image list --kind guest")
         return load_image(directory)
-    pointer = guest_dir() / CURRENT
-    try:
-        content_hash = pointer.read_text().strip()
-    except OSError:
+    content_hash = read_pointer(guest_dir() / CURRENT, note_on_stderr)
+    if content_hash is None:
         return None
     directory = guest_dir() / content_hash
-    return load_image(directory) if (directory / "manifest.json").is_file() else None
+    return _valid_image(directory)
+
+
+def _valid_image(directory: Path) -> GuestImage | None:
+    """A cached build, or None after one line (its manifest moved aside) when its manifest is invalid."""
+    manifest = directory / "manifest.json"
+    if read_record(manifest, GuestManifestRecord, note_on_stderr) is None:
+        return None
+    try:
+        return load_image(directory)
+    except UserError as exc:
+        note_on_stderr(f"ignored guest image {escape(str(directory))}: {escape(exc.one_line())}")
+        return None
 
 
 def _sha256_many(paths: Sequence[Path]) -> str:
@@ -267,11 +291,8 @@ class GuestBuilder:
 
     def _set_current(self, content_hash: str) -> None:
         pointer = guest_dir() / CURRENT
-        try:
-            if pointer.read_text().strip() == content_hash:
-                return  # a warm build writes nothing
-        except OSError:
-            pass
+        if read_pointer(pointer, note_on_stderr) == content_hash:
+            return  # a warm build writes nothing
         temporary = pointer.with_name(f".{CURRENT}.{os.getpid()}")
         temporary.write_text(content_hash + "\n")
         os.replace(temporary, pointer)
@@ -298,11 +319,15 @@ class GuestBuilder:
             return []
         infos = []
         for directory in sorted(root.iterdir()):
-            if directory.is_dir() and (directory / "manifest.json").is_file():
-                infos.append(self._info(load_image(directory)))
+            if directory.is_dir() and not directory.is_symlink() and (directory / "manifest.json").is_file():
+                image = _valid_image(directory)
+                if image is not None and image.content_hash == directory.name:
+                    infos.append(self._info(image))
         return infos
 
     def remove(self, name: str | None = None) -> Sequence[str]:
+        if name is not None and not name.strip():
+            raise UserError(f"image name {name!r} is empty", hint="leave it out to remove every guest image")
         removed = []
         for info in self.list():
             if name is None or info.content_hash.startswith(name):
@@ -311,6 +336,7 @@ class GuestBuilder:
         if name is not None and not removed:
             raise UserError(f"no guest image {name!r}", hint="iocompare image list --kind guest")
         pointer = guest_dir() / CURRENT
-        if pointer.is_file() and not (guest_dir() / pointer.read_text().strip()).is_dir():
+        current = read_pointer(pointer, note_on_stderr)
+        if current is not None and not (guest_dir() / current).is_dir():
             pointer.unlink()
         return removed
