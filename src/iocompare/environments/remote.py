@@ -34,7 +34,7 @@ from iocompare.engines.fio_parse import decode_document, parse_document
 from iocompare.environments.base import CacheLayer, Environment, Instance, RunContext, SpaceNeed
 from iocompare.errors import IocompareError, ToolError, UserError
 from iocompare.model import FioRun
-from iocompare.system.proc import describe_failure, run
+from iocompare.system.proc import Completed, describe_failure, run, run_many
 from iocompare.units import short_size
 
 PROBE_TIMEOUT_S = 20.0
@@ -57,36 +57,48 @@ def server_command(server: Server) -> str:
     return f"fio --server=ip:{server.host},{server.port}"
 
 
+def _reason(server: Server, done: Completed) -> str:
+    said = (done.stderr or done.stdout).strip().splitlines()
+    last = said[-1] if said else f"exit {done.exit_code}"
+    return f"the fio server at {server.address} does not answer ({last}); on that host run: {server_command(server)}"
+
+
+def probe_all(fio: str, servers: Sequence[Server]) -> dict[str, tuple[str | None, str | None]]:
+    """address -> (the server's fio version, why it cannot be used), every server asked at the same
+    time (a job on fio's null engine, no storage), so the check does not grow with the number of hosts."""
+    now = time.monotonic()
+    fresh = {a: entry for a, entry in _probes.items() if now - entry[0] < PROBE_CACHE_S}
+    asked = [s for s in servers if s.address not in fresh]
+    if asked:
+        work = Path(tempfile.mkdtemp(prefix="iocompare-probe-"))
+        try:
+            job = work / "probe.fio"
+            job.write_text(PROBE_JOB)
+            argvs = [[fio, s.client_option, str(job)] for s in asked]
+            try:
+                answers = run_many(argvs, timeout_s=PROBE_TIMEOUT_S, cwd=str(work))
+                for server, done in zip(asked, answers, strict=True):
+                    version = greeting_version(done.stdout)
+                    _probes[server.address] = (now, version, None if version else _reason(server, done))
+            except ToolError as exc:
+                for server in asked:
+                    reason = f"the fio server at {server.address} does not answer ({exc.one_line()})"
+                    _probes[server.address] = (now, None, reason)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return {s.address: (_probes[s.address][1], _probes[s.address][2]) for s in servers}
+
+
 def probe(fio: str, server: Server) -> tuple[str | None, str | None]:
-    """(the server's fio version, why it cannot be used): a job on fio's null engine, no storage."""
-    cached = _probes.get(server.address)
-    if cached is not None and time.monotonic() - cached[0] < PROBE_CACHE_S:
-        return cached[1], cached[2]
-    work = Path(tempfile.mkdtemp(prefix="iocompare-probe-"))
-    try:
-        job = work / "probe.fio"
-        job.write_text(PROBE_JOB)
-        done = run([fio, server.client_option, str(job)], timeout_s=PROBE_TIMEOUT_S, check=False, cwd=str(work))
-        version, reason = greeting_version(done.stdout), None
-        if version is None:
-            said = (done.stderr or done.stdout).strip().splitlines()
-            last = said[-1] if said else f"exit {done.exit_code}"
-            reason = (
-                f"the fio server at {server.address} does not answer ({last}); "
-                f"on that host run: {server_command(server)}"
-            )
-    except ToolError as exc:
-        version, reason = None, f"the fio server at {server.address} does not answer ({exc.one_line()})"
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    _probes[server.address] = (time.monotonic(), version, reason)
-    return version, reason
+    """(the server's fio version, why it cannot be used)."""
+    return probe_all(fio, [server])[server.address]
 
 
 def check_servers(fio: str, local_version: str, servers: Sequence[Server]) -> str | None:
     """None when every server answers with this fio's version; else the first reason."""
+    answers = probe_all(fio, servers)
     for server in servers:
-        version, reason = probe(fio, server)
+        version, reason = answers[server.address]
         if reason is not None:
             return reason
         if version != local_version:
@@ -245,7 +257,8 @@ class RemoteEnvironment(Environment):
 
     def facts(self) -> Mapping[str, str]:
         if self._facts is None:
-            versions = {s.address: probe(self.context.fio.path, s)[0] or "unknown" for s in self.servers}
+            answers = probe_all(self.context.fio.path, self.servers)
+            versions = {address: version or "unknown" for address, (version, _) in answers.items()}
             self._facts = {
                 "kind": self.kind,
                 "remote_servers": self.hosts,

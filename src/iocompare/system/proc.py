@@ -10,9 +10,11 @@ import contextlib
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import IO
 
 import psutil
 
@@ -99,6 +101,49 @@ def run(
     if check and done.exit_code != 0:
         raise ToolError(describe_failure(done.argv, done.exit_code, done.stderr, done.stdout))
     return done
+
+
+def run_many(argvs: Sequence[Sequence[str]], *, timeout_s: float, cwd: str | None = None) -> list[Completed]:
+    """Run several argvs at the same time (no threads: output goes to files), each as `run` would
+    with check=False; one shared deadline. A program that cannot start, or the deadline, is a ToolError."""
+    started = time.monotonic()
+    processes: list[tuple[tuple[str, ...], subprocess.Popen[str], IO[str], IO[str]]] = []
+    with contextlib.ExitStack() as files:
+        try:
+            for raw in argvs:
+                argv = tuple(str(a) for a in raw)
+                out = files.enter_context(tempfile.TemporaryFile("w+"))
+                err = files.enter_context(tempfile.TemporaryFile("w+"))
+                with SignalsHeld():
+                    try:
+                        child = subprocess.Popen(
+                            argv,
+                            stdin=subprocess.DEVNULL,
+                            stdout=out,
+                            stderr=err,
+                            text=True,
+                            cwd=cwd,
+                            start_new_session=True,
+                        )
+                    except FileNotFoundError:
+                        hint = f"install {os.path.basename(argv[0])}"
+                        raise ToolError(f"program not found: {argv[0]}", hint=hint) from None
+                processes.append((argv, child, out, err))
+            done = []
+            for argv, child, stdout, stderr in processes:
+                try:
+                    child.wait(timeout=max(0.0, timeout_s - (time.monotonic() - started)))
+                except subprocess.TimeoutExpired:
+                    raise ToolError(f"timed out after {timeout_s:.0f} s: {' '.join(argv)}") from None
+                stdout.seek(0)
+                stderr.seek(0)
+                wall_s = time.monotonic() - started
+                done.append(Completed(argv, child.returncode, stdout.read(), stderr.read(), wall_s))
+            return done
+        finally:
+            for _, child, _, _ in processes:
+                if child.poll() is None:  # a deadline or Ctrl-C: no child outlives the call
+                    _kill_group(child)
 
 
 def kill_tree(pid: int, wait_s: float = 15.0) -> None:
