@@ -178,7 +178,7 @@ def test_version_mismatch_refuses_with_both_versions(monkeypatch):
     from iocompare.engines.fio_client import Server
     from iocompare.environments import remote
 
-    monkeypatch.setattr(remote, "probe", lambda fio, server: ("fio-3.36", None))
+    monkeypatch.setattr(remote, "probe_all", lambda fio, servers: {s.address: ("fio-3.36", None) for s in servers})
     reason = remote.check_servers("fio", "fio-3.33", [Server("198.19.1.2")])
     assert reason is not None and "fio-3.36" in reason and "fio-3.33" in reason
 
