@@ -13,7 +13,7 @@ vdX, or with QEMU's virtio-scsi drive model an sdX, whose serial sysfs does not 
 
     host -> console   guest -> console                 meaning
     (boot)            @@IOC ready <facts>              disks found, commands accepted; facts
-                                                       include disk= (the target's name, vdb
+                                                       include disk= (the target's name, vda
                                                        or sda), clocksource= and clocksources=
     drop              @@IOC drop ok|fail               sync; drop the guest's page cache
     mkfs              @@IOC mkfs ok|fail <log>         ext4 on the target disk (lazy init off)

@@ -1,6 +1,6 @@
 """QEMU's `microvm` machine: the test disk a virtio-blk (virtio-mmio) device backed by a raw image
 on the target filesystem, or with `drive=scsi` an scsi-hd disk behind a virtio-scsi (virtio-mmio)
-host adapter (the guest sees /dev/sda instead of /dev/vdb; the control disk stays virtio-blk).
+host adapter (the guest sees /dev/sda instead of /dev/vda; the control disk stays virtio-blk).
 
 Acceleration: KVM where a probe boot reaches the guest's ready marker, software emulation (TCG)
 otherwise; the decision is recorded, and TCG numbers carry a timing caveat on every trial.
