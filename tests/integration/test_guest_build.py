@@ -35,7 +35,16 @@ def test_initramfs_carries_the_hosts_fio_its_libraries_and_the_modules(guest_ima
     assert entries["init"][1].startswith(b"#!/bin/busybox sh")
     assert "bin/busybox" in entries and "sbin/mke2fs" in entries
     order = entries["etc/iocompare/modules"][1].decode().split()
-    assert order == ["virtio_ring.ko", "virtio.ko", "virtio_mmio.ko", "virtio_blk.ko"]
+    assert order == [
+        "virtio_ring.ko",
+        "virtio.ko",
+        "virtio_mmio.ko",
+        "virtio_blk.ko",
+        "scsi_common.ko",
+        "scsi_mod.ko",
+        "virtio_scsi.ko",
+        "sd_mod.ko",
+    ]
     for module in order:
         assert entries[f"lib/modules/{module}"][1][:4] == b"\x7fELF"
 

@@ -40,6 +40,10 @@ def test_qemu_tcg_and_firecracker():
     hops = io_path("qemu", qemu)
     assert describe(hops) == "guest fio → virtio-blk (virtio-mmio) → QEMU (tcg) → raw image → ext4 → /dev/vda"
     assert hops[2].detail == "cache=none aio=io_uring" and "TCG" in hops[2].warning
+    scsi = io_path("qemu", {**qemu, "drive_model": "virtio-scsi", "drive_interface": "virtio-scsi (virtio-mmio)"})
+    assert describe(scsi) == "guest fio → virtio-scsi (virtio-mmio) → QEMU (tcg) → raw image → ext4 → /dev/vda"
+    assert scsi[1].detail.startswith("scsi-hd disk on a virtio-scsi adapter, guest kernel")
+    assert not hops[1].detail.startswith("scsi-hd")
     fs = io_path("qemu", {**qemu, "guest_target": "file on ext4 made in the guest", "fs_type_inside": "ext4"})
     assert fs[1].label == "guest ext4"
     fc = {

@@ -73,6 +73,30 @@ def test_kvm_uses_host_cpu_and_drive_options_pass_through():
     assert "logical_block_size" not in option(argv, "-device")[0]
 
 
+def test_virtio_scsi_puts_an_scsi_hd_on_a_virtio_mmio_adapter():
+    argv = command(drive_model="virtio-scsi").argv()
+    devices = option(argv, "-device")
+    assert devices[0] == "virtio-scsi-device,id=scsi0"  # microvm has no PCI: the virtio-mmio adapter
+    assert devices[1] == (
+        "scsi-hd,bus=scsi0.0,drive=target,serial=iocompare_target,logical_block_size=4096,physical_block_size=4096"
+    )
+    assert devices[2] == "virtio-blk-device,drive=control,serial=iocompare_control"  # the control disk stays
+    assert option(argv, "-drive")[0].startswith("id=target,") and len(devices) == 3
+
+
+def test_virtio_blk_is_the_default_drive_model():
+    assert QemuCommand.__dataclass_fields__["drive_model"].default == "virtio-blk"
+    assert option(command().argv(), "-device")[0].startswith("virtio-blk-device,drive=target,")
+    with pytest.raises(ValueError, match="virtio-ide"):
+        command(drive_model="virtio-ide").argv()
+
+
+def test_guest_init_finds_scsi_disks_and_names_the_target():
+    init = render_init()
+    assert "for blk in /sys/block/vd* /sys/block/sd*; do" in init
+    assert "say ready kernel=$(uname -r) disk=${target_blk##*/} " in init
+
+
 def test_commas_in_paths_are_escaped():
     argv = command(target=Path("/mnt/a,b/disk.img")).argv()
     assert "file=/mnt/a,,b/disk.img," in option(argv, "-drive")[0]

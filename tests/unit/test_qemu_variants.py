@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from iocompare.environments import registry
@@ -45,6 +47,8 @@ def test_parse_and_canonical_name(text, fs, cache, aio, canonical):
         ("fs,fs", "'fs' is given twice"),
         ("cache=none,cache=writeback", "cache is given twice"),
         ("cache=writeback,aio=native", "aio=native needs cache=none"),
+        ("drive=ide", "qemu drive option 'drive=ide' is not supported: drive must be one of blk, scsi"),
+        ("drive=scsi,drive=blk", "drive is given twice"),
     ],
 )
 def test_bad_variants_say_what_is_wrong(text, fragment):
@@ -54,11 +58,35 @@ def test_bad_variants_say_what_is_wrong(text, fragment):
     assert "\n" not in caught.value.one_line()
 
 
+@pytest.mark.parametrize(
+    ("text", "drive", "canonical"),
+    [
+        ("drive=scsi", "scsi", "drive=scsi"),
+        ("drive=blk", "blk", None),
+        ("drive=scsi,fs,aio=threads", "scsi", "fs,aio=threads,drive=scsi"),
+    ],
+)
+def test_drive_model_variants(text, drive, canonical):
+    variant = QEMU.parse(text)
+    assert variant.get("drive") == drive and QEMU.name(variant) == canonical
+    assert QEMU.parse(None).get("drive") == "blk"  # virtio-blk stays the default
+
+
+def test_firecracker_refuses_scsi_in_one_line():
+    with pytest.raises(UserError) as caught:
+        FIRECRACKER.parse("drive=scsi")
+    assert caught.value.one_line() == (
+        "firecracker drive option 'drive=scsi' is not supported: firecracker offers only drive=blk"
+    )
+    assert FIRECRACKER.name(FIRECRACKER.parse("drive=blk")) is None
+
+
 def test_listing_covers_every_valid_combination_once():
     names = [name for name, _ in QEMU.listing("QEMU")]
-    # 2 targets x (cache=none: 3 aio + cache=writeback: 2 aio, native needs O_DIRECT)
-    assert len(names) == len(set(names)) == 10
+    # 2 targets x (cache=none: 3 aio + cache=writeback: 2 aio, native needs O_DIRECT) x 2 drive models
+    assert len(names) == len(set(names)) == 20
     assert names[0] is None and "fs" in names and "fs,cache=writeback,aio=threads" in names
+    assert "drive=scsi" in names and "fs,cache=writeback,aio=threads,drive=scsi" in names
     assert "cache=writeback,aio=native" not in names
     fc_names = [name for name, _ in FIRECRACKER.listing("Firecracker")]
     assert len(fc_names) == 8 and fc_names[0] is None and "fs,cache=writeback,io_engine=async" in fc_names
@@ -73,6 +101,7 @@ def test_registry_lists_microvms_and_explains_unlisted_names():
         "qemu:aio=threads",
         "firecracker",
         "firecracker:cache=writeback",
+        "qemu:drive=scsi",  # both drive models side by side in one run: distinct labels
     } <= names
     with pytest.raises(UserError) as caught:
         registry.choose("qemu:aio=threads,fs")
@@ -99,3 +128,19 @@ def test_qemu_is_unavailable_without_its_binary(monkeypatch):
 
 def test_names_become_safe_path_components():
     assert name_for_path("qemu:fs,cache=writeback") == "qemu-fs-cache-writeback"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ("firecracker:drive=scsi", "firecracker offers only drive=blk"),
+        ("qemu:drive=nvme", "drive must be one of blk, scsi"),
+    ],
+)
+def test_cli_refuses_a_bad_drive_model_in_one_line_exit_2(env, message, tmp_path, capsys, isolated_db):
+    from iocompare.cli.main import main
+
+    assert main(["run", "--env", env, "--target", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and "Traceback" not in err
+    assert os.listdir(tmp_path) == []  # nothing half-written

@@ -2,7 +2,8 @@
 the facts stored with the run (so the diagram of an old run shows what that run recorded).
 
 Each kind knows its layers (host: fio -> filesystem -> device; container: fio -> mount ->
-filesystem -> device; microVM: guest fio -> virtio-blk -> the VMM's drive options -> image file on
+filesystem -> device; microVM: guest fio -> the drive model (virtio-blk, or QEMU's virtio-scsi with
+its scsi-hd disk) -> the VMM's drive options -> image file on
 the host filesystem -> device). An unknown kind (an imported run, a future backend) gets a
 generic chain from whatever facts are present; a missing fact shows as "?" rather than a guess.
 """
@@ -93,12 +94,20 @@ def _container(kind: str, facts: Mapping[str, str]) -> list[Hop]:
     return [*hops, _filesystem(host_fs), _device(facts)]
 
 
+def _drive(facts: Mapping[str, str]) -> Hop:
+    # Runs stored before the drive_model fact existed had only virtio-blk.
+    model = facts.get("drive_model", "virtio-blk")
+    kernel = f"guest kernel {facts.get('guest_kernel', _UNKNOWN)}"
+    detail = f"scsi-hd disk on a virtio-scsi adapter, {kernel}" if model == "virtio-scsi" else kernel
+    return Hop(facts.get("drive_interface", model), detail)
+
+
 def _vm(kind: str, facts: Mapping[str, str]) -> list[Hop]:
     accel = facts.get("accelerator", _UNKNOWN)
     hops = [_fio(facts, "guest ")]
     if "ext4" in facts.get("guest_target", "") or facts.get("fs_type_inside"):
         hops.append(Hop(f"guest {facts.get('fs_type_inside', 'ext4')}", "made in the guest"))
-    hops.append(Hop(facts.get("drive_interface", "virtio-blk"), f"guest kernel {facts.get('guest_kernel', _UNKNOWN)}"))
+    hops.append(_drive(facts))
     tcg = "software emulation (TCG): timings not representative" if judge.software_emulated(facts) else ""
     if kind == "firecracker" or facts.get("vmm") == "firecracker":
         options = (

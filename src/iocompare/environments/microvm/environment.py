@@ -174,6 +174,10 @@ class MicroVMEnvironment(Environment):
     def vmm_facts(self) -> dict[str, str]:
         raise NotImplementedError
 
+    def drive_model(self) -> str:
+        """How the guest sees the test disk: "virtio-blk" or "virtio-scsi" (the drive_model fact)."""
+        return "virtio-blk"
+
     def guest_logical_block_size(self) -> int | None:
         """The target disk's logical block size as the guest sees it (None: the host's)."""
         return None
@@ -365,7 +369,9 @@ class MicroVMEnvironment(Environment):
             facts = {
                 "kind": self.kind,
                 "variant": self.scheme.name(self.variant) or "default",
-                "guest_target": "file on ext4 made in the guest" if self.variant.in_guest_fs else "raw virtio-blk disk",
+                "guest_target": (
+                    "file on ext4 made in the guest" if self.variant.in_guest_fs else f"raw {self.drive_model()} disk"
+                ),
                 "guest_kernel": self.image.kernel_version,
                 "guest_image": self.image.content_hash[:12],
                 "guest_memory_mib": str(self.config.memory_mib),

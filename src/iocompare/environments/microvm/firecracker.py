@@ -44,6 +44,8 @@ SCHEME = VariantScheme(
             "cache", ("unsafe", "writeback"), {"unsafe": "guest flushes ignored", "writeback": "flushes reach the host"}
         ),
         DriveOption("io_engine", ("sync", "async"), {"async": "io_uring"}),
+        # Listed so that `firecracker:drive=scsi` is refused by name: Firecracker has no virtio-scsi.
+        DriveOption("drive", ("blk",), {"blk": "virtio-blk, the only drive model Firecracker has"}),
     ),
 )
 API_CACHE_TYPE = {"unsafe": "Unsafe", "writeback": "Writeback"}
@@ -184,6 +186,7 @@ class FirecrackerEnvironment(MicroVMEnvironment):
             "vmm": "firecracker",
             "vmm_path": shutil.which(self.binary) or self.binary,
             "accelerator": "kvm",
+            "drive_model": "virtio-blk",
             "drive_interface": "virtio-blk (virtio-mmio)",
             "drive_cache_type": API_CACHE_TYPE[cache],
             "drive_io_engine": API_IO_ENGINE[self.variant.get("io_engine")],

@@ -8,11 +8,13 @@ the serial console, one command per line; the fio job and its json+ output trave
 archives on a second virtio disk, the "control" disk, so the output is byte-exact and never mixed
 with kernel messages on the console. Disks are told apart not by probe order but by their
 virtio-blk serial (QEMU sets it) or, where the VMM derives the serial itself (Firecracker), by
-the label in the control disk's first sector; the one other disk is then the target.
+the label in the control disk's first sector; the one other disk is then the target (a virtio-blk
+vdX, or with QEMU's virtio-scsi drive model an sdX, whose serial sysfs does not show).
 
     host -> console   guest -> console                 meaning
     (boot)            @@IOC ready <facts>              disks found, commands accepted; facts
-                                                       include clocksource= and clocksources=
+                                                       include disk= (the target's name, vda
+                                                       or sda), clocksource= and clocksources=
     drop              @@IOC drop ok|fail               sync; drop the guest's page cache
     mkfs              @@IOC mkfs ok|fail <log>         ext4 on the target disk (lazy init off)
     mount             @@IOC mount ok|fail <mounts>     mount it on /mnt/iocompare
@@ -61,7 +63,7 @@ mkdir -p /dev/iocompare
 tries=0
 while :; do
     target_blk= control_blk= others=
-    for blk in /sys/block/vd*; do
+    for blk in /sys/block/vd* /sys/block/sd*; do
         [ -r "$blk/dev" ] || continue
         serial=$(cat "$blk/serial" 2> /dev/null)
         label=$(dd if="/dev/${blk##*/}" bs=512 count=1 2> /dev/null | head -c __LABEL_LENGTH__)
@@ -80,7 +82,7 @@ done
 mknod /dev/iocompare/target b $(sed 's/:/ /' "$target_blk/dev")
 mknod /dev/iocompare/control b $(sed 's/:/ /' "$control_blk/dev")
 stty -echo 2>/dev/null
-say ready kernel=$(uname -r) lbs=$(cat "$target_blk/queue/logical_block_size") """
+say ready kernel=$(uname -r) disk=${target_blk##*/} lbs=$(cat "$target_blk/queue/logical_block_size") """
     r"""target_bytes=$(($(cat "$target_blk/size") * 512)) """
     r"""mem_kib=$(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo) cpus=$(nproc) """
     r"""clocksource=$(cat __CLOCKSOURCE__/current_clocksource 2> /dev/null) """

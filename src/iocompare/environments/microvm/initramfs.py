@@ -21,8 +21,9 @@ from iocompare.errors import ToolError, UserError
 from iocompare.system.proc import run
 
 # Loaded in this order by init (dependencies first). ext4 and crc32c are built into Debian's
-# cloud kernel; for a kernel that has them as modules they are picked up here.
-BLOCK_MODULES = ("virtio_mmio", "virtio_blk")
+# cloud kernel; for a kernel that has them as modules they are picked up here. virtio_scsi and
+# sd_mod (with scsi_mod, scsi_common) are modules there: the `drive=scsi` QEMU variant's disk.
+BLOCK_MODULES = ("virtio_mmio", "virtio_blk", "virtio_scsi", "sd_mod")
 FILESYSTEM_MODULES = ("ext4", "crc32c_generic")
 
 _LDD_PATH = re.compile(r"(?:=>\s*)?(/\S+)\s+\(0x[0-9a-f]+\)")

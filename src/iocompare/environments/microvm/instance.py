@@ -163,6 +163,8 @@ class MicroVMInstance(Instance):
             "guest_caches_dropped": "yes" if ok else f"no ({details})",
             "host_caches_dropped": drop_host_caches(),
         }
+        if "disk" in self.ready:
+            facts["guest_target_disk"] = f"/dev/{self.ready['disk']}"  # as the guest kernel named it
         if "lbs" in self.ready:
             facts["guest_logical_block_size"] = self.ready["lbs"]
         if "mem_kib" in self.ready:

@@ -65,6 +65,11 @@ class VariantScheme:
                     hint=f"use {FS_TOKEN!r} and {keys} (iocompare envs lists every variant)",
                 )
             option = known[key]
+            if value not in option.values and len(option.values) == 1:
+                raise UserError(
+                    f"{self.kind} drive option {token!r} is not supported: "
+                    f"{self.kind} offers only {key}={option.default}"
+                )
             if value not in option.values:
                 raise UserError(
                     f"{self.kind} drive option {token!r} is not supported: "

@@ -1,11 +1,12 @@
 """QEMU's `microvm` machine: the test disk a virtio-blk (virtio-mmio) device backed by a raw image
-on the target filesystem.
+on the target filesystem, or with `drive=scsi` an scsi-hd disk behind a virtio-scsi (virtio-mmio)
+host adapter (the guest sees /dev/sda instead of /dev/vda; the control disk stays virtio-blk).
 
 Acceleration: KVM where a probe boot reaches the guest's ready marker, software emulation (TCG)
 otherwise; the decision is recorded, and TCG numbers carry a timing caveat on every trial.
 Drive options are variants (microvm_options): `cache=none` (O_DIRECT on the host, the default)
 or `cache=writeback` (through the host page cache); `aio=io_uring` (default), `native` (Linux
-AIO, needs O_DIRECT) or `threads`.
+AIO, needs O_DIRECT) or `threads`; `drive=blk` (virtio-blk, the default) or `scsi` (virtio-scsi).
 """
 
 from __future__ import annotations
@@ -57,9 +58,13 @@ SCHEME = VariantScheme(
             {"none": "O_DIRECT, host page cache bypassed", "writeback": "host page cache in the path"},
         ),
         DriveOption("aio", ("io_uring", "native", "threads"), {"native": "Linux AIO", "threads": "thread pool"}),
+        DriveOption("drive", ("blk", "scsi"), {"blk": "virtio-blk", "scsi": "virtio-scsi, scsi-hd disk"}),
     ),
     conflict=_native_needs_direct,
 )
+
+
+DRIVE_MODELS = {"blk": "virtio-blk", "scsi": "virtio-scsi"}  # variant value -> the drive_model fact
 
 
 def qemu_escape(value: str) -> str:
@@ -84,6 +89,7 @@ class QemuCommand:
     logical_block_size: int | None
     name: str
     tsc_khz: int | None = None
+    drive_model: str = "virtio-blk"  # or "virtio-scsi"
 
     @property
     def kernel_cmdline(self) -> str:
@@ -101,14 +107,25 @@ class QemuCommand:
             cmdline += f" tsc_early_khz={self.tsc_khz}"
         return cmdline
 
-    def argv(self) -> list[str]:
-        target_device = f"virtio-blk-device,drive=target,serial={TARGET_SERIAL}"
+    def target_devices(self) -> list[str]:
+        """The `-device` arguments of the test disk (and its SCSI host adapter)."""
+        if self.drive_model == "virtio-scsi":
+            # microvm has no PCI: the adapter is the virtio-mmio flavour; one scsi-hd on its bus.
+            adapter = ["-device", "virtio-scsi-device,id=scsi0"]
+            disk = f"scsi-hd,bus=scsi0.0,drive=target,serial={TARGET_SERIAL}"
+        elif self.drive_model == "virtio-blk":
+            adapter, disk = [], f"virtio-blk-device,drive=target,serial={TARGET_SERIAL}"
+        else:
+            raise ValueError(f"unknown drive model {self.drive_model!r}")
         if self.logical_block_size:
             # The guest sees the host device's logical block size: 512 B direct IO is then "not
             # applicable" exactly where it is on the host, instead of QEMU emulating it with
             # read-modify-write bounces under cache=none.
             size = self.logical_block_size
-            target_device += f",logical_block_size={size},physical_block_size={size}"
+            disk += f",logical_block_size={size},physical_block_size={size}"
+        return [*adapter, "-device", disk]
+
+    def argv(self) -> list[str]:
         return [
             self.binary,
             "-name",
@@ -143,8 +160,7 @@ class QemuCommand:
                 f"id=target,file={qemu_escape(str(self.target))},format=raw,if=none,"
                 f"cache={self.cache},aio={self.aio},discard=ignore,detect-zeroes=off"
             ),
-            "-device",
-            target_device,
+            *self.target_devices(),
             "-drive",
             f"id=control,file={qemu_escape(str(self.control))},format=raw,if=none,cache=writethrough,aio=threads",
             "-device",
@@ -269,10 +285,14 @@ class QemuEnvironment(MicroVMEnvironment):
             logical_block_size=self.guest_logical_block_size(),
             name=f"iocompare-{self.context.run_tag}-{directory.name}",
             tsc_khz=host_tsc_khz(),
+            drive_model=self.drive_model(),
         )
 
     def vmm_argv(self, directory: Path, control: Path) -> list[str]:
         return self.command(directory, control).argv()
+
+    def drive_model(self) -> str:
+        return DRIVE_MODELS[self.variant.get("drive")]
 
     def is_vcpu_thread(self, name: str) -> bool:
         return name.startswith("CPU ")  # "CPU 0/TCG", "CPU 1/KVM"
@@ -293,7 +313,8 @@ class QemuEnvironment(MicroVMEnvironment):
             "vmm_path": shutil.which(self.binary) or self.binary,
             "machine": "microvm,acpi=on",
             "guest_kernel_cmdline": self.command(self.scratch, self.scratch / "control.img").kernel_cmdline,
-            "drive_interface": "virtio-blk (virtio-mmio)",
+            "drive_model": self.drive_model(),
+            "drive_interface": f"{self.drive_model()} (virtio-mmio)",
             "drive_cache": self.variant.get("cache"),
             "drive_aio": self.variant.get("aio"),
             "host_page_cache_in_path": "no" if self.host_cache_bypassed() else "yes",
