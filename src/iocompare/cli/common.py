@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -76,6 +77,12 @@ def console() -> Console:
 
 def err_console() -> Console:
     return SafeConsole(file=sys.stderr, highlight=False, width=None if sys.stderr.isatty() else 200)
+
+
+def notifier() -> Callable[[str], None]:
+    """One line on stderr per notice a run prints while it goes (leftovers removed, cells refused)."""
+    err = err_console()
+    return lambda message: err.print(message, markup=False)
 
 
 def for_stdout(text: str) -> str:

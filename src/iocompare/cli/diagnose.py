@@ -20,7 +20,7 @@ from iocompare.analysis.compare import run_baseline
 from iocompare.analysis.crossover import CrossoverDesign, values_of
 from iocompare.analysis.crossover import diagnose as diagnose_values
 from iocompare.analysis.runchecks import check_run
-from iocompare.cli.common import DbOption, ThresholdOption, console, err_console, policy_for, resolve_db
+from iocompare.cli.common import DbOption, ThresholdOption, console, notifier, policy_for, resolve_db
 from iocompare.cli.progress import make_observer
 from iocompare.engines.fio_binary import find_fio
 from iocompare.environments.base import Environment
@@ -183,7 +183,7 @@ def diagnose(
     run_seed = random.SystemRandom().getrandbits(32)
     plan = Plan(suite, (subject.cell,), tuple(c.name for c in design.conditions()), design.trials(run_seed), run_seed)
     target = Path(stored.settings["target"])
-    notify = _notifier()
+    notify = notifier()
     if subject.candidate not in fired:
         notify(f"faster-than-host did not fire for {cell} in {subject.candidate}; --force: diagnosing anyway")
     launch.recover(db_path, notify)
@@ -247,11 +247,6 @@ def diagnose(
         out.print(f"{summary.failed} trial(s) failed; their errors are in the report", markup=False)
         return ExitCode.FAILURES
     return ExitCode.OK
-
-
-def _notifier() -> launch.Notify:
-    err = err_console()
-    return lambda message: err.print(message, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from iocompare.cli.common import DbOption, console, err_console, refuse_empty, resolve_db
+from iocompare.cli.common import DbOption, console, err_console, notifier, refuse_empty, resolve_db
 from iocompare.cli.progress import BarObserver, LineObserver, make_observer
 from iocompare.cli.run_targets import TargetChoice, all_at_once, choose_targets, with_target_flags
 from iocompare.engines.fio_binary import FioBinary, find_fio
@@ -308,7 +308,7 @@ def run(
         plan = expand(loaded, run_seed=plan.run_seed)
     run_tag = uuid.uuid4().hex[:8]
     run_name = name or f"{loaded.name}-{run_tag}"
-    notify = _notifier()
+    notify = notifier()
     for line in preflight + reference_notes:
         notify(line)
     launch.recover(db_path, notify)
@@ -391,7 +391,7 @@ def _resume(ref: str, db_path: Path, fio_path: str | None, space_reserve: Reserv
     for spec in specs:
         if not spec.prepared:
             check_target(Path(spec.text).absolute())
-    notify = _notifier()
+    notify = notifier()
     launch.recover(db_path, notify)
 
     def reopen(
@@ -514,11 +514,6 @@ def _dry_run(
         for line in verdicts:
             out.print(f"  {line}", markup=False)
     return ExitCode.OK
-
-
-def _notifier() -> launch.Notify:
-    err = err_console()
-    return lambda message: err.print(message, markup=False)
 
 
 def register(app: typer.Typer) -> None:
